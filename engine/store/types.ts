@@ -61,6 +61,20 @@ export interface StoredMessage {
   attempts: number;
   receivedAt: Date;
   updatedAt: Date;
+  /** Per-destination outcomes; filled by `get` only (not by `list`). */
+  destinations?: DestinationOutcome[];
+}
+
+/** What one destination did with a message (one row per message and destination). */
+export interface DestinationOutcome {
+  destination: string;
+  status: MessageStatus;
+  /** Delivery attempts that ended (SENT, ERROR, or QUEUED with an error, i.e. queued for retry). */
+  attempts: number;
+  sent: string | null;
+  response: string | null;
+  error: Record<string, unknown> | null;
+  updatedAt: Date;
 }
 
 export interface ChannelCounters {

@@ -1,0 +1,162 @@
+/**
+ * Compiles channels into Node-RED flows: one tab per channel, laid out left to right:
+ *
+ *   wasl-mllp-in -> wasl-queue <id>.in -> [wasl-filter] -> wasl-hl7-to-fhir... -> wasl-router
+ *     -> per destination: wasl-queue <id>.dest.<name> -> wasl-fhir-out
+ *
+ * No function nodes (everything an analyst sees is a Wasl node with a form) and no fan-out:
+ * each output port feeds exactly one node, because Node-RED deep-clones a message sent to two.
+ * Key order is fixed by construction, and ids are derived from channel id and role, so the same
+ * channels always give the same JSON.
+ */
+import { compileRule, describeRules } from './compile-rules';
+import { DEFAULTS } from './defaults';
+import type { NodeRedFlow, NodeRedNode, NodeRedTab } from './flow-types';
+import { nodeId } from './node-id';
+import type { ChannelConfig, DestinationConfig, RetryConfig, SourceConfig, TransformerConfig } from './types';
+
+export type { NodeRedFlow, NodeRedNode, NodeRedTab } from './flow-types';
+export type { CompiledRule } from './compile-rules';
+
+export interface CompileOptions {
+  /** Replaces the destination URL `builtin` (the engine's demo FHIR server); kept when absent. */
+  builtinFhirUrl?: string;
+}
+
+/** Layout: node centres, in editor pixels. */
+const LAYOUT = { x0: 140, dx: 220, y0: 80, dy: 80 };
+
+/** What a stage contributes before ids, positions and wires are known. */
+interface Stage {
+  role: string;
+  type: string;
+  name: string;
+  props: Record<string, unknown>;
+}
+
+/** Compiles every channel; the result is a whole flows file (tabs and their nodes, flat). */
+export function compileChannels(channels: ChannelConfig[], opts: CompileOptions = {}): NodeRedFlow[] {
+  return channels.flatMap((channel) => compileChannel(channel, opts));
+}
+
+/** `compileChannels` as JSON: two-space indent and a final newline, as a flows file on disk. */
+export function compileChannelsToJson(channels: ChannelConfig[], opts: CompileOptions = {}): string {
+  return `${JSON.stringify(compileChannels(channels, opts), null, 2)}\n`;
+}
+
+/** One channel: its tab, then its nodes in flow order. */
+export function compileChannel(channel: ChannelConfig, opts: CompileOptions = {}): NodeRedFlow[] {
+  const id = (role: string): string => nodeId(channel.id, role);
+  const tab: NodeRedTab = {
+    id: id('tab'),
+    type: 'tab',
+    label: channel.name,
+    disabled: channel.enabled === false,
+    info: `Compiled from channels.yaml channel ${channel.id}. Edit channels.yaml, not this tab.`,
+  };
+  const place = (stage: Stage, column: number, row: number, wires: string[][]): NodeRedNode => ({
+    id: id(stage.role),
+    type: stage.type,
+    z: tab.id,
+    name: stage.name,
+    ...stage.props,
+    x: LAYOUT.x0 + column * LAYOUT.dx,
+    y: LAYOUT.y0 + row * LAYOUT.dy,
+    wires,
+  });
+
+  const destinationNames = Object.keys(channel.destinations);
+  const routes = channel.router ?? destinationNames.map((destination) => ({ destination, when: [] }));
+  const destQueueRole = (name: string): string => `destination/${name}/queue`;
+
+  const chain: Stage[] = [
+    sourceStage(channel.id, channel.source),
+    queueStage(channel.id, 'queue/in', `${channel.id}.in`, channel.queue?.prefetch, channel.queue?.retry),
+  ];
+  if (channel.filters && channel.filters.length > 0) {
+    chain.push({ role: 'filter', type: 'wasl-filter', name: describeRules(channel.filters), props: { channel: channel.id, rules: channel.filters.map(compileRule) } });
+  }
+  (channel.transformers ?? []).forEach((t, i) => chain.push(transformerStage(channel.id, t, i)));
+  const router: Stage = {
+    role: 'router',
+    type: 'wasl-router',
+    name: 'router',
+    props: {
+      channel: channel.id,
+      routes: routes.map((r) => ({ destination: r.destination, rules: (r.when ?? []).map(compileRule) })),
+      outputs: routes.length,
+    },
+  };
+
+  const nodes: NodeRedNode[] = chain.map((stage, i) => place(stage, i, 0, [[id(chain[i + 1]?.role ?? router.role)]]));
+  const routerColumn = chain.length;
+  nodes.push(place(router, routerColumn, 0, routes.map((r) => [id(destQueueRole(r.destination))])));
+  destinationNames.forEach((name, row) => {
+    const dest = channel.destinations[name];
+    const out = destinationStage(channel.id, name, dest, opts);
+    const queue = queueStage(channel.id, destQueueRole(name), `${channel.id}.dest.${name}`, dest.prefetch, dest.retry);
+    nodes.push(place(queue, routerColumn + 1, row, [[id(out.role)]]));
+    // The result port is left open: the node settles the message itself; flows may tap it later.
+    nodes.push(place(out, routerColumn + 2, row, [[]]));
+  });
+  return [tab, ...nodes];
+}
+
+function sourceStage(channel: string, source: SourceConfig): Stage {
+  switch (source.type) {
+    case 'mllp':
+      return {
+        role: 'source',
+        type: 'wasl-mllp-in',
+        name: `MLLP :${source.port}`,
+        props: {
+          channel,
+          port: source.port,
+          host: source.host ?? DEFAULTS.mllp.host,
+          maxMessageBytes: source.maxMessageBytes ?? DEFAULTS.mllp.maxMessageBytes,
+          acceptMessageTypes: [...(source.acceptMessageTypes ?? [])],
+          ackAfter: source.ackAfter ?? DEFAULTS.mllp.ackAfter,
+        },
+      };
+  }
+}
+
+function queueStage(channel: string, role: string, queue: string, prefetch: number | undefined, retry: RetryConfig | undefined): Stage {
+  return {
+    role,
+    type: 'wasl-queue',
+    name: queue,
+    props: {
+      channel,
+      queue,
+      prefetch: prefetch ?? DEFAULTS.queue.prefetch,
+      maxAttempts: retry?.maxAttempts ?? DEFAULTS.retry.maxAttempts,
+      initialDelayMs: retry?.initialDelayMs ?? DEFAULTS.retry.initialDelayMs,
+      maxDelayMs: retry?.maxDelayMs ?? DEFAULTS.retry.maxDelayMs,
+    },
+  };
+}
+
+function transformerStage(channel: string, t: TransformerConfig, index: number): Stage {
+  switch (t.type) {
+    case 'hl7-to-fhir':
+      return { role: `transformer/${index}`, type: 'wasl-hl7-to-fhir', name: `HL7 to FHIR (${t.mapping})`, props: { channel, mapping: t.mapping } };
+  }
+}
+
+function destinationStage(channel: string, name: string, dest: DestinationConfig, opts: CompileOptions): Stage {
+  switch (dest.type) {
+    case 'fhir':
+      return {
+        role: `destination/${name}/out`,
+        type: 'wasl-fhir-out',
+        name,
+        props: {
+          channel,
+          destination: name,
+          url: dest.url === 'builtin' && opts.builtinFhirUrl ? opts.builtinFhirUrl : dest.url,
+          timeoutMs: dest.timeoutMs ?? DEFAULTS.fhir.timeoutMs,
+        },
+      };
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Defaults for every optional setting in channels.yaml: one source, used by the schema (as
+ * `default` annotations an editor can show) and by the compiler (as the values it writes).
+ */
+export const DEFAULTS = {
+  enabled: true,
+  mllp: {
+    host: '0.0.0.0',
+    /** 16 MiB: large enough for ORU with embedded PDFs, small enough to stop a runaway sender. */
+    maxMessageBytes: 16 * 1024 * 1024,
+    ackAfter: 'stored' as const,
+  },
+  fhir: {
+    timeoutMs: 10_000,
+  },
+  queue: {
+    prefetch: 50,
+  },
+  retry: {
+    maxAttempts: 5,
+    initialDelayMs: 1_000,
+    maxDelayMs: 60_000,
+  },
+} as const;

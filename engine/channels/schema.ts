@@ -1,0 +1,176 @@
+/**
+ * JSON Schema (draft-07) of channels.yaml, checked with ajv after `${VAR}` substitution.
+ *
+ * - `additionalProperties: false` everywhere: a misspelt key is an error, not a silent default.
+ * - Sources, transformers and destinations are `oneOf` lists discriminated on `type` (ajv's
+ *   `discriminator` keyword), so a new kind is one more definition and one more `$ref`, and an
+ *   unknown `type` gives one clear error instead of one per branch.
+ * - `title` on a discriminated union names it in messages ("unknown source type").
+ * - `x-hint` (an annotation registered with ajv) replaces ajv's "must match pattern ..." with a
+ *   sentence an analyst understands.
+ */
+import { DEFAULTS } from './defaults';
+
+/** Kebab-case: channel ids and destination names end up in queue names and node ids. */
+const KEBAB_CASE = '^[a-z][a-z0-9]*(-[a-z0-9]+)*$';
+const KEBAB_HINT = 'must be kebab-case (lower-case letters, digits and single dashes, e.g. adt-to-fhir)';
+
+/**
+ * An HL7 v2 field path as transformers/hl7v2/path.ts reads it, with the segment required:
+ * SEG[occurrence]-field[repetition].component.subcomponent, e.g. MSH-9.1, PV1-2, OBX[2]-5[1].3.
+ */
+const HL7_FIELD = '^[A-Z0-9]{3}(\\[[1-9][0-9]*\\])?-[1-9][0-9]*(\\[[1-9][0-9]*\\])?(\\.[1-9][0-9]*(\\.[1-9][0-9]*)?)?$';
+
+/** MSH-9 message type and optional trigger event, e.g. ADT or ADT^A01. */
+const HL7_MESSAGE_TYPE = '^[A-Z0-9]{3}(\\^[A-Z0-9]{3})?$';
+
+const retry = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    maxAttempts: { type: 'integer', minimum: 1, default: DEFAULTS.retry.maxAttempts },
+    initialDelayMs: { type: 'integer', minimum: 0, default: DEFAULTS.retry.initialDelayMs },
+    maxDelayMs: { type: 'integer', minimum: 0, default: DEFAULTS.retry.maxDelayMs },
+  },
+};
+
+const prefetch = { type: 'integer', minimum: 1, default: DEFAULTS.queue.prefetch };
+
+const rule = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['field'],
+  properties: {
+    field: { type: 'string', pattern: HL7_FIELD, 'x-hint': 'must be an HL7 field path such as MSH-9.1, PV1-2 or OBX[2]-5[1].3' },
+    equals: { type: 'string' },
+    in: { type: 'array', minItems: 1, items: { type: 'string' } },
+    exists: { type: 'boolean' },
+    matches: { type: 'string', minLength: 1 },
+  },
+  // Exactly one operator. The branches only name a key, so the message lists the operators.
+  oneOf: [{ required: ['equals'] }, { required: ['in'] }, { required: ['exists'] }, { required: ['matches'] }],
+};
+
+const mllpSource = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'port'],
+  properties: {
+    type: { const: 'mllp' },
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    host: { type: 'string', minLength: 1, default: DEFAULTS.mllp.host },
+    maxMessageBytes: { type: 'integer', minimum: 1024, default: DEFAULTS.mllp.maxMessageBytes },
+    acceptMessageTypes: {
+      type: 'array',
+      items: { type: 'string', pattern: HL7_MESSAGE_TYPE, 'x-hint': 'must be an HL7 message type such as ADT^A01 or ADT' },
+    },
+    ackAfter: { enum: ['stored'], default: DEFAULTS.mllp.ackAfter },
+  },
+};
+
+const hl7ToFhirTransformer = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'mapping'],
+  properties: {
+    type: { const: 'hl7-to-fhir' },
+    mapping: { enum: ['adt'] },
+  },
+};
+
+const fhirDestination = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'url'],
+  properties: {
+    type: { const: 'fhir' },
+    url: {
+      type: 'string',
+      pattern: '^(builtin|https?://[^\\s]+)$',
+      'x-hint': "must be 'builtin' or an http(s) URL",
+    },
+    timeoutMs: { type: 'integer', minimum: 1, default: DEFAULTS.fhir.timeoutMs },
+    prefetch,
+    retry: { $ref: '#/definitions/retry' },
+  },
+};
+
+const channel = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'source', 'destinations'],
+  properties: {
+    id: { type: 'string', maxLength: 64, pattern: KEBAB_CASE, 'x-hint': KEBAB_HINT },
+    name: { type: 'string', minLength: 1 },
+    enabled: { type: 'boolean', default: DEFAULTS.enabled },
+    source: { $ref: '#/definitions/source' },
+    filters: { $ref: '#/definitions/rules' },
+    transformers: { type: 'array', items: { $ref: '#/definitions/transformer' } },
+    router: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['destination'],
+        properties: {
+          destination: { type: 'string' },
+          when: { $ref: '#/definitions/rules' },
+        },
+      },
+    },
+    destinations: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { maxLength: 64, pattern: KEBAB_CASE, 'x-hint': KEBAB_HINT },
+      additionalProperties: { $ref: '#/definitions/destination' },
+    },
+    queue: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { prefetch, retry: { $ref: '#/definitions/retry' } },
+    },
+  },
+};
+
+/** The schema object; compile it with `createChannelsValidator` (it needs ajv options). */
+export const channelsSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'Wasl channels.yaml',
+  type: 'object',
+  additionalProperties: false,
+  required: ['channels'],
+  properties: {
+    channels: { type: 'array', items: { $ref: '#/definitions/channel' } },
+  },
+  definitions: {
+    channel,
+    retry,
+    rule,
+    rules: { type: 'array', items: { $ref: '#/definitions/rule' } },
+    source: {
+      title: 'source',
+      type: 'object',
+      required: ['type'],
+      discriminator: { propertyName: 'type' },
+      oneOf: [{ $ref: '#/definitions/mllpSource' }],
+    },
+    mllpSource,
+    transformer: {
+      title: 'transformer',
+      type: 'object',
+      required: ['type'],
+      discriminator: { propertyName: 'type' },
+      oneOf: [{ $ref: '#/definitions/hl7ToFhirTransformer' }],
+    },
+    hl7ToFhirTransformer,
+    destination: {
+      title: 'destination',
+      type: 'object',
+      required: ['type'],
+      discriminator: { propertyName: 'type' },
+      oneOf: [{ $ref: '#/definitions/fhirDestination' }],
+    },
+    fhirDestination,
+  },
+} as const;

@@ -1,0 +1,98 @@
+/**
+ * Checks the schema cannot express: references between parts of the file and clashes between
+ * channels. Runs only on a file that passed the schema, so the shapes here are trusted.
+ */
+import { DEFAULTS } from './defaults';
+import { type DataPath, formatPath } from './problems';
+import type { ChannelConfig, ChannelsFile, RetryConfig, RuleConfig } from './types';
+
+/** A semantic problem before it is given a position. */
+export interface SemanticIssue {
+  path: DataPath;
+  /** Point at the key rather than the value (e.g. a destination nobody routes to). */
+  atKey?: boolean;
+  message: string;
+}
+
+/** Listen addresses that take the port on every interface. */
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
+
+/** Every semantic issue in the file, in file order. */
+export function semanticIssues(file: ChannelsFile): SemanticIssue[] {
+  const issues: SemanticIssue[] = [];
+  const firstById = new Map<string, number>();
+  file.channels.forEach((channel, i) => {
+    const first = firstById.get(channel.id);
+    if (first === undefined) firstById.set(channel.id, i);
+    else issues.push({ path: ['channels', i, 'id'], message: `duplicate channel id "${channel.id}" (already used by channels[${first}])` });
+    issues.push(...channelIssues(channel, ['channels', i]));
+  });
+  issues.push(...portClashes(file.channels));
+  return issues;
+}
+
+function channelIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
+  const issues: SemanticIssue[] = [];
+  const destinations = Object.keys(channel.destinations);
+  (channel.filters ?? []).forEach((rule, j) => issues.push(...ruleIssues(rule, [...at, 'filters', j])));
+  if (channel.router) {
+    const routedBy = new Map<string, number>();
+    channel.router.forEach((route, j) => {
+      const path = [...at, 'router', j];
+      (route.when ?? []).forEach((rule, k) => issues.push(...ruleIssues(rule, [...path, 'when', k])));
+      if (!destinations.includes(route.destination)) {
+        issues.push({ path: [...path, 'destination'], message: `no destination named "${route.destination}" (defined: ${destinations.join(', ')})` });
+      } else if (routedBy.has(route.destination)) {
+        issues.push({ path: [...path, 'destination'], message: `destination "${route.destination}" is already routed by router[${routedBy.get(route.destination)}]: put both conditions in one route` });
+      } else {
+        routedBy.set(route.destination, j);
+      }
+    });
+    for (const name of destinations) {
+      // An unrouted destination would compile to a queue nothing feeds: almost always a slip.
+      if (!routedBy.has(name)) issues.push({ path: [...at, 'destinations', name], atKey: true, message: `destination "${name}" has no route in router: add one or remove the destination` });
+    }
+  }
+  issues.push(...retryIssues(channel.queue?.retry, [...at, 'queue', 'retry']));
+  for (const [name, dest] of Object.entries(channel.destinations)) issues.push(...retryIssues(dest.retry, [...at, 'destinations', name, 'retry']));
+  return issues;
+}
+
+function ruleIssues(rule: RuleConfig, at: DataPath): SemanticIssue[] {
+  if (rule.matches === undefined) return [];
+  try {
+    new RegExp(rule.matches);
+    return [];
+  } catch (err) {
+    return [{ path: [...at, 'matches'], message: `not a valid regular expression: ${(err as Error).message}` }];
+  }
+}
+
+function retryIssues(retry: RetryConfig | undefined, at: DataPath): SemanticIssue[] {
+  if (!retry) return [];
+  const initial = retry.initialDelayMs ?? DEFAULTS.retry.initialDelayMs;
+  const max = retry.maxDelayMs ?? DEFAULTS.retry.maxDelayMs;
+  if (initial <= max) return [];
+  const which = retry.initialDelayMs !== undefined ? 'initialDelayMs' : 'maxDelayMs';
+  return [{ path: [...at, which], message: `initialDelayMs (${initial}) must not be greater than maxDelayMs (${max})` }];
+}
+
+/** Two enabled MLLP sources cannot listen on the same port (unless on two distinct addresses). */
+function portClashes(channels: ChannelConfig[]): SemanticIssue[] {
+  const issues: SemanticIssue[] = [];
+  const taken: Array<{ port: number; host: string; index: number; id: string }> = [];
+  channels.forEach((channel, i) => {
+    if (channel.enabled === false || channel.source.type !== 'mllp') return;
+    const host = channel.source.host ?? DEFAULTS.mllp.host;
+    const clash = taken.find((t) => t.port === channel.source.port && (t.host === host || WILDCARD_HOSTS.has(t.host) || WILDCARD_HOSTS.has(host)));
+    if (clash) {
+      issues.push({
+        path: ['channels', i, 'source', 'port'],
+        message: `port ${channel.source.port} is already used by channel "${clash.id}" (${formatPath(['channels', clash.index, 'source', 'port'])})`,
+      });
+    } else {
+      taken.push({ port: channel.source.port, host, index: i, id: channel.id });
+    }
+  });
+  return issues;
+}

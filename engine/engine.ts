@@ -1,0 +1,152 @@
+/**
+ * The composition root: opens the store and transport, serves the demo FHIR server, compiles
+ * channels.yaml into Node-RED flows, and starts Node-RED, the ops API and /metrics on one port.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import express from 'express';
+import { Gauge } from 'prom-client';
+import { logger } from '../common/logger';
+import { compileChannels } from './channels/compile';
+import { buildFlowsFile } from './channels/flows-file';
+import { ChannelsFileError, formatProblem, loadChannels, type ChannelConfig } from './channels/load';
+import type { EngineConfig } from './config';
+import { createFhirServer } from './fhir-server';
+import { EngineMetrics } from './runtime/metrics';
+import { Receipts } from './runtime/receipts';
+import type { WaslRuntime } from './runtime/types';
+import { apiRouter } from './server/api';
+import { startNodeRed, type EmbeddedNodeRed } from './server/node-red';
+import { opsPage } from './server/ops-page';
+import { openStore } from './store';
+import { createTransport } from './transport';
+
+export interface RunningEngine {
+  port: number;
+  mllpPort: number;
+  mode: 'embedded' | 'production';
+  channels: ChannelConfig[];
+  close(): Promise<void>;
+}
+
+/** Reads and validates channels.yaml; throws one error listing every problem (file:line:col path: message). */
+export function loadChannelsOrThrow(file: string, env: NodeJS.ProcessEnv): ChannelConfig[] {
+  try {
+    return loadChannels(file, env).channels;
+  } catch (err) {
+    if (err instanceof ChannelsFileError) {
+      throw new Error(`channels file is invalid:\n${err.problems.map(formatProblem).join('\n')}`);
+    }
+    throw err;
+  }
+}
+
+export async function startEngine(config: EngineConfig): Promise<RunningEngine> {
+  const log = logger({ stage: 'engine' });
+  const mode = config.databaseUrl && config.amqpUrl ? 'production' : 'embedded';
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const channels = loadChannelsOrThrow(config.channelsFile, { ...process.env, MLLP_PORT: String(config.mllpPort) });
+
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const transport = createTransport({ amqpUrl: config.amqpUrl, dataDir: config.dataDir });
+  await transport.start();
+  const fhir = await createFhirServer();
+
+  const app = express();
+  app.disable('x-powered-by');
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+
+  const metrics = new EngineMetrics();
+  const runtime: WaslRuntime = {
+    transport,
+    store,
+    receipts: new Receipts(),
+    metrics,
+    builtinFhirUrl: `http://127.0.0.1:${port}/fhir/R4`,
+    channelHealth: new Map(),
+  };
+  registerQueueDepthGauge(metrics, runtime, channels);
+
+  let ready = false;
+  app.use('/fhir/R4', fhir.router);
+  app.use('/api/v1', apiRouter({ runtime, channels: () => channels, ready: () => ready, mode, startedAt: new Date() }));
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/', (_req, res) => res.type('html').send(opsPage()));
+
+  const flows = buildFlowsFile(compileChannels(channels, { builtinFhirUrl: runtime.builtinFhirUrl }), config.flowsDir);
+  let nodeRed: EmbeddedNodeRed | undefined;
+  try {
+    nodeRed = await startNodeRed({
+      server,
+      app,
+      userDir: path.join(config.dataDir, 'node-red'),
+      flows,
+      runtime,
+      credentialSecret: config.secretKey,
+      adminAuth: await adminAuthFrom(config),
+    });
+  } catch (err) {
+    server.close();
+    await transport.close();
+    await store.close();
+    throw err;
+  }
+  ready = true;
+  log.info('engine started', { port, mode, channels: channels.length });
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    mllpPort: config.mllpPort,
+    mode,
+    channels,
+    close: () =>
+      (closing ??= (async () => {
+        ready = false;
+        await nodeRed?.stop();
+        runtime.receipts.failAll('engine stopping');
+        await transport.close();
+        await store.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      })()),
+  };
+}
+
+/** Queue depths are read when Prometheus scrapes, not polled. */
+function registerQueueDepthGauge(metrics: EngineMetrics, runtime: WaslRuntime, channels: ChannelConfig[]): void {
+  const queues = channels.flatMap((c) => [`${c.id}.in`, ...Object.keys(c.destinations).map((d) => `${c.id}.dest.${d}`)]);
+  new Gauge({
+    name: 'wasl_queue_depth',
+    help: 'Messages waiting in a queue, by state (ready, delayed for retry, dead-lettered)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [metrics.registry],
+    async collect() {
+      for (const queue of queues) {
+        const depth = await runtime.transport.depth(queue).catch(() => undefined);
+        if (!depth) continue;
+        this.set({ queue, state: 'ready' }, depth.ready);
+        this.set({ queue, state: 'delayed' }, depth.delayed);
+        this.set({ queue, state: 'dead' }, depth.dead);
+      }
+    },
+  });
+}
+
+/** The first admin from WASL_ADMIN_USER / WASL_ADMIN_PASSWORD; without them the editor is open (embedded demo). */
+async function adminAuthFrom(config: EngineConfig): Promise<Record<string, unknown> | undefined> {
+  if (!config.adminUser || !config.adminPassword) return undefined;
+  const bcrypt = require('bcryptjs') as { hash(s: string, rounds: number): Promise<string> };
+  return {
+    type: 'credentials',
+    users: [{ username: config.adminUser, password: await bcrypt.hash(config.adminPassword, 10), permissions: '*' }],
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * `npm start`: runs the engine from the environment and prints where everything is.
+ * Exits 1 with a readable message (no stack) when channels.yaml or the configuration is wrong.
+ */
+import { configFromEnv } from './config';
+import { startEngine } from './engine';
+
+async function main(): Promise<void> {
+  const config = configFromEnv();
+  const engine = await startEngine(config);
+  const base = `http://localhost:${engine.port}`;
+  const lines = [
+    `Wasl is running (${engine.mode} mode: ${engine.mode === 'production' ? 'PostgreSQL + RabbitMQ' : 'SQLite + embedded queue'})`,
+    `  ops pages    ${base}/`,
+    `  flow editor  ${base}/editor`,
+    `  API          ${base}/api/v1/health  ${base}/api/v1/channels`,
+    `  metrics      ${base}/metrics`,
+    `  demo FHIR    ${base}/fhir/R4`,
+    ...engine.channels.map((c) => `  channel      ${c.id}${c.source.type === 'mllp' ? ` (MLLP port ${c.source.port})` : ''}`),
+    `  data         ${config.dataDir}`,
+    `Send the sample: ./bin/wasl mllp-send ../shared/fixtures/hl7v2/mscvt_ADT-A01-01.hl7 --port ${engine.mllpPort}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping Wasl\n`);
+    engine.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`wasl: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,183 @@
+/**
+ * The source side of an HL7 v2 channel: turns one received frame into a stored, queued message
+ * and the ACK to answer with. It is where the engine's central promise lives: an AA (or CA) is
+ * only ever returned after the message row is in the store AND the queue confirmed the message.
+ *
+ * Rejected input is stored too (status ERROR, with the reason), so nothing a sender gave us is
+ * lost, and answered with AR/CR carrying an ERR segment that says what, where and why.
+ */
+import { randomUUID } from 'node:crypto';
+import { ValidationError, WaslError, toWaslError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import { ackErrorFromValidation, buildAck, type AckError } from '../../transformers/hl7v2/ack';
+import { checkAccepted } from '../../transformers/hl7v2/acceptance';
+import { parseHl7, readHl7Header, type Hl7Header, type Hl7Message } from '../../transformers/hl7v2/parse';
+import type { WaslRuntime } from './types';
+import type { WaslMsg } from './wasl-msg';
+
+export interface Hl7IntakeOptions {
+  channel: string;
+  /** Accepted `TYPE^TRIGGER` pairs, e.g. `ADT^A01`. Empty: accept every type. */
+  acceptMessageTypes: string[];
+  /** How long the flow may take to queue a message before the sender gets a "resend" NAK. */
+  queueTimeoutMs?: number;
+  logger: Logger;
+  /** Hands the message to the flow (the node's `send`). */
+  submit(msg: WaslMsg): void;
+}
+
+let ackSequence = 0;
+
+/** A new control id for each ACK (never the inbound MSH-10), at most 20 characters (ST in v2.5). */
+function newAckControlId(): string {
+  ackSequence = (ackSequence + 1) % 1_000_000;
+  return `W${Date.now().toString(36)}${ackSequence.toString(36).padStart(4, '0')}`.slice(0, 20);
+}
+
+export class Hl7Intake {
+  constructor(
+    private readonly runtime: WaslRuntime,
+    private readonly options: Hl7IntakeOptions,
+  ) {}
+
+  /** Handles one MLLP frame and returns the ACK to send back. Never throws. */
+  async handle(frame: Buffer): Promise<string> {
+    const started = process.hrtime.bigint();
+    const ack = await this.process(frame.toString('utf8'));
+    const code = ack.split('\r')[1]?.split(ack.charAt(3))[1] ?? '';
+    this.runtime.metrics.ackLatency.observe({ channel: this.options.channel, code }, Number(process.hrtime.bigint() - started) / 1e9);
+    return ack;
+  }
+
+  /**
+   * A frame over the size limit was skipped, not buffered: answer from its first bytes so the
+   * sender stops resending it (the content is gone, so it cannot be stored).
+   */
+  rejectOversize(head: Buffer, bytes: number, limit: number): string {
+    const header = safeHeader(head.toString('utf8'));
+    this.runtime.metrics.messages.inc({ channel: this.options.channel, outcome: 'rejected' });
+    this.options.logger.warn('oversize message rejected', { controlId: header?.controlId, bytes, limit });
+    const enhanced = header !== undefined && header.acceptAckType !== '';
+    return buildAck(header, {
+      code: enhanced ? 'CR' : 'AR',
+      controlId: newAckControlId(),
+      timestamp: new Date(),
+      errors: [{ code: 207, severity: 'E', diagnostic: `message of ${bytes} bytes exceeds this listener's limit of ${limit} bytes` }],
+    });
+  }
+
+  private async process(text: string): Promise<string> {
+    const { channel, logger } = this.options;
+    let message: Hl7Message;
+    try {
+      message = parseHl7(text);
+    } catch (err) {
+      return this.reject(text, safeHeader(text), toWaslError(err));
+    }
+    const header = message.header;
+    const enhanced = header.acceptAckType !== '';
+    const notAccepted = this.options.acceptMessageTypes.length ? checkAccepted(header, this.options.acceptMessageTypes) : undefined;
+    if (notAccepted) {
+      const err = new ValidationError('HL7_UNSUPPORTED', notAccepted.diagnostic, { details: { hl7ErrorCode: notAccepted.code } });
+      return this.reject(text, header, err, notAccepted);
+    }
+
+    const correlationId = randomUUID();
+    let received;
+    try {
+      received = await this.runtime.store.receive({
+        id: randomUUID(),
+        channel,
+        correlationId,
+        sender: `${header.sendingApplication}^${header.sendingFacility}`,
+        controlId: header.controlId,
+        messageType: `${header.messageType}^${header.triggerEvent}`,
+        patientKey: message.get('PID-3.1') || undefined,
+        raw: text,
+      });
+    } catch (err) {
+      logger.error('message store write failed; answering with a resend NAK', { controlId: header.controlId, error: toWaslError(err).code });
+      return this.internalError(header, enhanced, 'message could not be stored; resend it');
+    }
+    const log = logger.child({ correlationId: received.correlationId, controlId: header.controlId });
+
+    if (received.duplicate && received.accepted) {
+      // The sender missed our ACK and resent: the message is already safe, answer again.
+      this.runtime.metrics.messages.inc({ channel, outcome: 'duplicate' });
+      log.info('duplicate control id, already accepted; acknowledging again');
+      return buildAck(header, { code: enhanced ? 'CA' : 'AA', controlId: newAckControlId(), timestamp: new Date() });
+    }
+    if (received.duplicate) log.info('duplicate control id not yet confirmed as queued; queueing again');
+    else this.runtime.metrics.messages.inc({ channel, outcome: 'received' });
+
+    const receipt = this.runtime.receipts.open(this.options.queueTimeoutMs ?? 30_000);
+    try {
+      this.options.submit({
+        payload: text,
+        hl7: message,
+        wasl: { correlationId: received.correlationId, messageId: received.id, channel, receipt: receipt.id, attempt: 1 },
+      });
+      await receipt.settled;
+    } catch (err) {
+      const e = toWaslError(err);
+      log.warn('message not queued; answering with a resend NAK', { error: e.code });
+      return this.internalError(header, enhanced, 'message could not be queued; resend it');
+    }
+    this.runtime.store.markAccepted(received.id).catch((err) => {
+      // Only the dedupe shortcut depends on this flag: a resend would be queued again, and
+      // destinations are idempotent, so this is worth a warning, not a NAK.
+      log.warn('could not mark message accepted', { error: toWaslError(err).code });
+    });
+    return buildAck(header, { code: enhanced ? 'CA' : 'AA', controlId: newAckControlId(), timestamp: new Date() });
+  }
+
+  private async reject(text: string, header: Hl7Header | undefined, err: WaslError, ackError?: AckError): Promise<string> {
+    const { channel, logger } = this.options;
+    this.runtime.metrics.messages.inc({ channel, outcome: 'rejected' });
+    const error = ackError ?? (err instanceof ValidationError ? ackErrorFromValidation(err) : undefined);
+    const id = randomUUID();
+    logger.warn('message rejected', { correlationId: id, controlId: header?.controlId, error: err.code, path: err.path });
+    try {
+      // A distinct dedupe key: a corrected resend with the same MSH-10 must not look like a duplicate.
+      await this.runtime.store.receive({
+        id,
+        channel,
+        correlationId: id,
+        sender: header ? `${header.sendingApplication}^${header.sendingFacility}` : '',
+        controlId: `rejected:${id}`,
+        messageType: header ? `${header.messageType}^${header.triggerEvent}` : undefined,
+        raw: text,
+      });
+      await this.runtime.store.update(id, { status: 'ERROR', error: err.toJSON() });
+    } catch (storeErr) {
+      logger.error('could not store a rejected message', { correlationId: id, error: toWaslError(storeErr).code });
+    }
+    const enhanced = header !== undefined && header.acceptAckType !== '';
+    return buildAck(header, {
+      code: enhanced ? 'CR' : 'AR',
+      controlId: newAckControlId(),
+      timestamp: new Date(),
+      errors: error ? [error] : [{ code: 207, severity: 'E', diagnostic: err.message }],
+    });
+  }
+
+  private internalError(header: Hl7Header, enhanced: boolean, diagnostic: string): string {
+    this.runtime.metrics.messages.inc({ channel: this.options.channel, outcome: 'errored' });
+    // AR/CR with 207: the sender may retry (HL7V2.md §7 mapping).
+    return buildAck(header, {
+      code: enhanced ? 'CR' : 'AR',
+      controlId: newAckControlId(),
+      timestamp: new Date(),
+      errors: [{ code: 207, severity: 'E', diagnostic }],
+    });
+  }
+}
+
+/** The header when at least MSH is readable, so even a NAK goes back to the right party. */
+function safeHeader(text: string): Hl7Header | undefined {
+  try {
+    return readHl7Header(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * A stage boundary: what comes in is published to a durable queue; what the queue delivers goes
+ * out to the next nodes, and is acknowledged only when those nodes settle its receipt. A failure
+ * is retried through the transport's delay queue or dead-lettered (retry-policy.ts), and the
+ * store records each outcome, so a message is always either queued, done, or in a DLQ.
+ */
+import { toWaslError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import type { Consumer, Delivery, MessageHeaders } from '../transport/types';
+import { decideRetry, type RetrySettings } from './retry-policy';
+import type { WaslRuntime } from './types';
+import type { WaslMsg } from './wasl-msg';
+
+export interface QueueStageOptions {
+  channel: string;
+  queue: string;
+  /** Set for destination queues: the store records per-destination outcomes under this name. */
+  destination?: string;
+  prefetch: number;
+  retry: RetrySettings;
+  /** How long the downstream nodes may take before the delivery counts as failed (transient). */
+  processingTimeoutMs?: number;
+  logger: Logger;
+  /** Hands a delivered message to the next nodes (the node's `send`). */
+  emit(msg: WaslMsg): void;
+}
+
+const CONTENT_TYPE = 'x-wasl-content-type';
+
+export class QueueStage {
+  private consumer?: Consumer;
+  private closed = false;
+
+  constructor(
+    private readonly runtime: WaslRuntime,
+    private readonly options: QueueStageOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.runtime.transport.assertQueue(this.options.queue);
+    if (this.closed) return;
+    this.consumer = await this.runtime.transport.consume(this.options.queue, (d) => this.deliver(d), { prefetch: this.options.prefetch });
+  }
+
+  /** Publishes a message; resolves once the transport says it is durable. */
+  async publish(msg: WaslMsg): Promise<void> {
+    const { body, contentType } = encodePayload(msg.payload);
+    const headers: MessageHeaders = {
+      correlationId: msg.wasl.correlationId,
+      messageId: msg.wasl.messageId,
+      channel: msg.wasl.channel,
+      attempt: 1,
+      [CONTENT_TYPE]: contentType,
+    };
+    await this.runtime.transport.publish(this.options.queue, body, headers);
+    if (this.options.destination) {
+      await this.runtime.store.update(msg.wasl.messageId, { status: 'QUEUED', destination: this.options.destination });
+      this.runtime.metrics.messages.inc({ channel: this.options.channel, outcome: 'queued' });
+    }
+  }
+
+  private async deliver(delivery: Delivery): Promise<void> {
+    const { headers } = delivery;
+    const log = this.options.logger.child({ correlationId: headers.correlationId, attempt: headers.attempt });
+    const receipt = this.runtime.receipts.open(this.options.processingTimeoutMs ?? 120_000);
+    try {
+      this.options.emit({
+        payload: decodePayload(delivery.body, String(headers[CONTENT_TYPE] ?? 'text')),
+        wasl: {
+          correlationId: headers.correlationId,
+          messageId: headers.messageId,
+          channel: headers.channel,
+          receipt: receipt.id,
+          attempt: Number(headers.attempt) || 1,
+        },
+      });
+      const outcome = await receipt.settled;
+      await delivery.ack();
+      if (outcome === 'FILTERED') this.runtime.metrics.messages.inc({ channel: this.options.channel, outcome: 'filtered' });
+    } catch (err) {
+      const e = toWaslError(err);
+      const attempt = Number(headers.attempt) || 1;
+      const decision = decideRetry(e, attempt, this.options.retry);
+      const destination = this.options.destination;
+      if (decision.action === 'retry') {
+        log.warn('delivery failed; retrying', { queue: this.options.queue, error: e.code, delayMs: decision.delayMs });
+        await this.runtime.store.update(headers.messageId, { status: 'QUEUED', destination, error: e.toJSON() }).catch(() => undefined);
+        await delivery.retry(decision.delayMs, `${e.code}: ${e.message}`);
+        this.runtime.metrics.retries.inc({ queue: this.options.queue });
+      } else {
+        log.error('delivery failed; dead-lettered', { queue: this.options.queue, error: e.code, kind: e.kind });
+        await this.runtime.store.update(headers.messageId, { status: 'ERROR', destination, error: e.toJSON() }).catch(() => undefined);
+        await delivery.deadLetter(decision.reason);
+        this.runtime.metrics.deadLetters.inc({ queue: this.options.queue });
+        this.runtime.metrics.messages.inc({ channel: this.options.channel, outcome: 'errored' });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.cancel();
+  }
+}
+
+function encodePayload(payload: unknown): { body: Buffer; contentType: 'text' | 'json' } {
+  if (typeof payload === 'string') return { body: Buffer.from(payload, 'utf8'), contentType: 'text' };
+  if (Buffer.isBuffer(payload)) return { body: payload, contentType: 'text' };
+  return { body: Buffer.from(JSON.stringify(payload), 'utf8'), contentType: 'json' };
+}
+
+function decodePayload(body: Buffer, contentType: string): unknown {
+  const text = body.toString('utf8');
+  return contentType === 'json' ? JSON.parse(text) : text;
+}

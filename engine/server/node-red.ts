@@ -1,0 +1,80 @@
+/**
+ * Node-RED embedded on Wasl's HTTP server: the editor at /editor, Wasl's nodes loaded from
+ * dist/nodes, the flows file written from channels.yaml at start, and Node-RED's own log routed
+ * to winston. Node-RED is a process-wide singleton: one engine per process.
+ */
+import fs from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
+import type express from 'express';
+import { logger } from '../../common/logger';
+import { compiledNodesDir } from '../paths';
+import type { WaslRuntime } from '../runtime/types';
+
+// node-red ships no types for its embedding API; this is the part we use.
+interface NodeRedApi {
+  init(server: http.Server, settings: Record<string, unknown>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  httpAdmin: express.Express;
+  httpNode: express.Express;
+  events: { once(event: string, fn: () => void): void; on(event: string, fn: (...a: unknown[]) => void): void };
+}
+
+export interface EmbeddedNodeRed {
+  stop(): Promise<void>;
+}
+
+const NODE_RED_LEVELS: Record<number, string> = { 10: 'error', 20: 'error', 30: 'warn', 40: 'info', 50: 'debug', 60: 'debug' };
+
+export interface NodeRedOptions {
+  server: http.Server;
+  app: express.Express;
+  userDir: string;
+  flows: unknown[];
+  runtime: WaslRuntime;
+  credentialSecret?: string;
+  adminAuth?: Record<string, unknown>;
+}
+
+/** Starts Node-RED and resolves once the flows run (RED.start resolves earlier than that). */
+export async function startNodeRed(options: NodeRedOptions): Promise<EmbeddedNodeRed> {
+  const RED = require('node-red') as NodeRedApi;
+  fs.mkdirSync(options.userDir, { recursive: true });
+  fs.writeFileSync(path.join(options.userDir, 'flows.json'), JSON.stringify(options.flows, null, 2));
+  const log = logger({ stage: 'node-red' });
+  const settings: Record<string, unknown> = {
+    userDir: options.userDir,
+    flowFile: 'flows.json',
+    flowFilePretty: true,
+    httpAdminRoot: '/editor',
+    httpNodeRoot: '/http',
+    nodesDir: [compiledNodesDir()],
+    // false keeps credentials unencrypted; Node-RED would otherwise invent a key and store it in userDir.
+    credentialSecret: options.credentialSecret ?? false,
+    adminAuth: options.adminAuth,
+    waslRuntime: options.runtime,
+    editorTheme: { projects: { enabled: false }, tours: false, header: { title: 'Wasl' }, page: { title: 'Wasl' } },
+    externalModules: { palette: { allowInstall: false } },
+    logging: {
+      console: { level: 'off' },
+      wasl: {
+        level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info',
+        metrics: false,
+        audit: false,
+        handler: () => (rec: { level: number; msg: unknown; id?: string; type?: string; z?: string }) => {
+          const level = NODE_RED_LEVELS[rec.level] ?? 'info';
+          // Node-RED messages name nodes and flows; node.error texts from Wasl nodes carry ids only.
+          log.log(level, typeof rec.msg === 'string' ? rec.msg : String(rec.msg), { nodeId: rec.id, nodeType: rec.type, flow: rec.z });
+        },
+      },
+    },
+  };
+  RED.init(options.server, settings);
+  options.app.use('/editor', RED.httpAdmin);
+  options.app.use('/http', RED.httpNode);
+  const started = new Promise<void>((resolve) => RED.events.once('flows:started', resolve));
+  await RED.start();
+  await started;
+  return { stop: () => RED.stop() };
+}

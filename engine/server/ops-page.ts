@@ -1,0 +1,40 @@
+/**
+ * The ops landing page: channels with state, counters and queue depths, read from
+ * /api/v1/channels. Deliberately small; it shows ids and counts only, never message content.
+ */
+export function opsPage(): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Wasl: channels</title>
+<style>
+ body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+ table{border-collapse:collapse;min-width:60%}
+ th,td{border-bottom:1px solid #ddd;padding:.4rem .8rem;text-align:right}
+ th:first-child,td:first-child,td.state{text-align:left}
+ .running{color:#2a7a2a}.error,.stopped{color:#b00}
+ nav a{margin-right:1rem}
+</style></head>
+<body>
+<h1>Wasl</h1>
+<nav><a href="/editor/">Flow editor</a><a href="/api/v1/channels">Channels API</a><a href="/metrics">Metrics</a><a href="/fhir/R4/metadata">Demo FHIR server</a></nav>
+<h2>Channels</h2>
+<table id="channels"><thead><tr><th>Channel</th><th>State</th><th>Received</th><th>Filtered</th><th>Queued</th><th>Sent</th><th>Errored</th><th>In queue</th><th>Dead letters</th></tr></thead><tbody></tbody></table>
+<p id="updated"></p>
+<script>
+async function refresh() {
+  const res = await fetch('/api/v1/channels');
+  const { channels } = await res.json();
+  const rows = channels.map(function (c) {
+    const qs = Object.values(c.queues || {});
+    const ready = qs.reduce(function (n, q) { return n + q.ready + q.delayed; }, 0);
+    const dead = qs.reduce(function (n, q) { return n + q.dead; }, 0);
+    const cells = [c.received, c.filtered, c.queued, c.sent, c.errored, ready, dead].map(function (n) { return '<td>' + n + '</td>'; }).join('');
+    const name = document.createElement('span'); name.textContent = c.name + ' (' + c.id + ')';
+    return '<tr><td>' + name.innerHTML + '</td><td class="state ' + c.state + '">' + c.state + '</td>' + cells + '</tr>';
+  });
+  document.querySelector('#channels tbody').innerHTML = rows.join('');
+  document.getElementById('updated').textContent = 'Updated ' + new Date().toLocaleTimeString();
+}
+refresh(); setInterval(refresh, 2000);
+</script>
+</body></html>`;
+}

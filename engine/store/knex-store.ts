@@ -1,0 +1,305 @@
+/**
+ * The message store on knex: SQLite (better-sqlite3, the embedded default) or PostgreSQL
+ * (production), same migrations and queries apart from the time column type and SQLite's
+ * prepared-statement `receive` (see receive.ts).
+ *
+ * `markAccepted` and `update` run on every message at every stage, so they go through group
+ * commit (group-commit.ts): one transaction per batch of queued writes instead of one per call.
+ * A destination update writes its content to `message_destinations`; the message row then shows
+ * the most urgent status over its destinations (ERROR > QUEUED > TRANSFORMED > RECEIVED > SENT >
+ * FILTERED), the total attempts and the last error.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { ValidationError } from '../../common/errors';
+import { logger } from '../../common/logger';
+import { encodeContent } from './content-codec';
+import { GroupCommit } from './group-commit';
+import { migrateLatest } from './migrations';
+import { receiveOnSqlite, receiveRow, receiveWithKnex } from './receive';
+import {
+  encodeError,
+  toDbTime,
+  toDestinationOutcome,
+  toStoredMessage,
+  type DestinationRow,
+  type Dialect,
+  type MessageRow,
+} from './rows';
+import type {
+  ChannelCounters,
+  MessageStatus,
+  MessageStore,
+  NewMessage,
+  ReceiveResult,
+  StageUpdate,
+  StoredMessage,
+} from './types';
+
+export { migrateLatest } from './migrations';
+
+export interface KnexStoreOptions {
+  /** PostgreSQL connection URL; when set, the store uses PostgreSQL. */
+  databaseUrl?: string;
+  /** SQLite database file, used when `databaseUrl` is not set. */
+  sqliteFile?: string;
+  /** PostgreSQL only: schema to use (created if missing), e.g. one per test run. */
+  schema?: string;
+}
+
+/** A queued write for group commit. */
+type Write = { kind: 'accept'; id: string } | { kind: 'update'; id: string; update: StageUpdate };
+
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 1000;
+/** Parallel group-commit transactions on PostgreSQL (knex's pool holds 10 connections). */
+const PG_WRITE_LANES = 4;
+/** Ids per `where id in (...)`: well under SQLite's 32,766 bound parameters. */
+const ACCEPT_CHUNK = 500;
+/** How long an SQLite connection waits for another one (e.g. the embedded transport) to release the write lock. */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Status a message shows when its destinations disagree: the one most in need of attention. An
+ * error on one destination must stay visible after another destination succeeds.
+ */
+const STATUS_RANK_SQL = `case d.status when 'ERROR' then 5 when 'QUEUED' then 4 when 'TRANSFORMED' then 3
+  when 'RECEIVED' then 2 when 'SENT' then 1 else 0 end`;
+const AGGREGATE_STATUS_SQL = `(select case max(${STATUS_RANK_SQL}) when 5 then 'ERROR' when 4 then 'QUEUED'
+  when 3 then 'TRANSFORMED' when 2 then 'RECEIVED' when 1 then 'SENT' else 'FILTERED' end
+  from message_destinations d where d.message_id = messages.id)`;
+
+/**
+ * Whether an update records one delivery attempt that ended: SENT, ERROR, or QUEUED carrying an
+ * error (a transient failure queued for retry). QUEUED without an error is the first enqueue, and
+ * RECEIVED/TRANSFORMED/FILTERED are not deliveries.
+ */
+export function countsAsAttempt(update: StageUpdate): boolean {
+  return update.status === 'SENT' || update.status === 'ERROR' || (update.status === 'QUEUED' && update.error !== undefined);
+}
+
+export class KnexMessageStore implements MessageStore {
+  /** Group-commit lanes; a message's writes always take the same lane, so they commit in order. */
+  private readonly lanes: GroupCommit<Write>[];
+  private closing: Promise<void> | undefined;
+  private readonly log = logger({ stage: 'store' });
+
+  private constructor(
+    /** The knex instance; exposed for the CLI and tests, not for ad-hoc queries elsewhere. */
+    readonly knex: Knex,
+    readonly dialect: Dialect,
+    private readonly schema: string | undefined,
+  ) {
+    // SQLite has one connection, so one lane. On PostgreSQL each lane is a connection committing
+    // batches in parallel; lanes touch disjoint messages, so they never wait on each other's locks.
+    const lanes = dialect === 'postgres' ? PG_WRITE_LANES : 1;
+    this.lanes = Array.from({ length: lanes }, () => new GroupCommit<Write>((batch) => this.commitWrites(batch)));
+  }
+
+  /** Opens (does not migrate) a store: PostgreSQL when `databaseUrl` is set, else SQLite. */
+  static async open(opts: KnexStoreOptions): Promise<KnexMessageStore> {
+    if (opts.databaseUrl) {
+      const knex = knexFactory({
+        client: 'pg',
+        connection: opts.databaseUrl,
+        searchPath: opts.schema ? [opts.schema] : undefined,
+      });
+      try {
+        // Also proves the database is reachable, so a wrong URL fails at startup, not on the first message.
+        if (opts.schema) await knex.raw('create schema if not exists ??', [opts.schema]);
+        else await knex.raw('select 1');
+      } catch (err) {
+        await knex.destroy();
+        throw err;
+      }
+      return new KnexMessageStore(knex, 'postgres', opts.schema);
+    }
+    if (!opts.sqliteFile) throw new ValidationError('STORE_CONFIG', 'Message store needs databaseUrl or sqliteFile');
+    fs.mkdirSync(path.dirname(path.resolve(opts.sqliteFile)), { recursive: true });
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: opts.sqliteFile },
+      useNullAsDefault: true,
+      pool: {
+        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+          try {
+            // WAL: readers do not block the writer. NORMAL: in WAL mode a commit survives a process
+            // crash (kill -9); only an OS crash or power loss can drop the last commits.
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('synchronous = NORMAL');
+            conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+            // Off by default in SQLite; needed for message_destinations' cascade on pruning.
+            conn.pragma('foreign_keys = ON');
+            done(null, conn);
+          } catch (err) {
+            done(err as Error, conn);
+          }
+        },
+      },
+    });
+    return new KnexMessageStore(knex, 'sqlite', undefined);
+  }
+
+  async migrate(): Promise<void> {
+    await migrateLatest(this.knex, { schema: this.schema });
+  }
+
+  async receive(message: NewMessage): Promise<ReceiveResult> {
+    const row = receiveRow(message, toDbTime(this.dialect, new Date()));
+    return this.dialect === 'sqlite' ? receiveOnSqlite(this.knex, row) : receiveWithKnex(this.knex, row);
+  }
+
+  markAccepted(id: string): Promise<void> {
+    return this.laneFor(id).submit({ kind: 'accept', id });
+  }
+
+  update(id: string, update: StageUpdate): Promise<void> {
+    return this.laneFor(id).submit({ kind: 'update', id, update });
+  }
+
+  async get(id: string): Promise<StoredMessage | undefined> {
+    const row = await this.knex('messages').select<MessageRow[]>('*').where({ id }).first();
+    if (!row) return undefined;
+    const destinations = await this.knex('message_destinations')
+      .select<DestinationRow[]>('*')
+      .where({ message_id: id })
+      .orderBy('destination');
+    return { ...toStoredMessage(row), destinations: destinations.map(toDestinationOutcome) };
+  }
+
+  /**
+   * Newest first. `beforeId` is the last id of the previous page (keyset pagination on
+   * received_at, id: stable while new messages arrive). An unknown `beforeId` (pruned) gives [].
+   */
+  async list(filter: { channel?: string; status?: MessageStatus; limit?: number; beforeId?: string }): Promise<StoredMessage[]> {
+    const limit = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_LIST_LIMIT), 1), MAX_LIST_LIMIT);
+    const q = this.knex('messages').select<MessageRow[]>('*');
+    if (filter.channel !== undefined) q.where('channel', filter.channel);
+    if (filter.status !== undefined) q.where('status', filter.status);
+    if (filter.beforeId !== undefined) {
+      const cursor = await this.knex('messages')
+        .select<Pick<MessageRow, 'id' | 'received_at'>>('id', 'received_at')
+        .where({ id: filter.beforeId })
+        .first();
+      if (!cursor) return [];
+      // Row-value comparison (PostgreSQL, SQLite >= 3.15) so PostgreSQL can walk the index.
+      q.whereRaw('(received_at, id) < (?, ?)', [cursor.received_at, cursor.id]);
+    }
+    const rows = await q.orderBy([{ column: 'received_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+    return rows.map(toStoredMessage);
+  }
+
+  /**
+   * Per channel: `received` counts every row; `queued` counts messages not yet final (RECEIVED,
+   * TRANSFORMED, QUEUED), i.e. in flight or waiting for a retry.
+   */
+  async counters(): Promise<Record<string, ChannelCounters>> {
+    // Grouping on (channel, status) is answered from the messages_channel_status index.
+    const rows: Array<{ channel: string; status: string; n: number | string }> = await this.knex('messages')
+      .select('channel', 'status')
+      .count({ n: '*' })
+      .groupBy('channel', 'status');
+    const out: Record<string, ChannelCounters> = {};
+    for (const r of rows) {
+      const c = (out[r.channel] ??= { received: 0, filtered: 0, queued: 0, sent: 0, errored: 0 });
+      const n = Number(r.n);
+      c.received += n;
+      if (r.status === 'FILTERED') c.filtered += n;
+      else if (r.status === 'SENT') c.sent += n;
+      else if (r.status === 'ERROR') c.errored += n;
+      else c.queued += n;
+    }
+    return out;
+  }
+
+  /** Commits queued writes, then closes the connections. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all(this.lanes.map((lane) => lane.close()));
+      await this.knex.destroy();
+    })();
+    return this.closing;
+  }
+
+  private laneFor(id: string): GroupCommit<Write> {
+    if (this.lanes.length === 1) return this.lanes[0];
+    let h = 0;
+    for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) | 0;
+    return this.lanes[Math.abs(h) % this.lanes.length];
+  }
+
+  /**
+   * One transaction for the whole batch, one time stamp for it too. The batch's accepts go first,
+   * as one statement per chunk: they only set `accepted` (and the shared `updated_at`), so moving
+   * them ahead of updates of the same message changes nothing. Updates then run in order.
+   */
+  private async commitWrites(batch: Write[]): Promise<Array<Error | undefined>> {
+    const now = toDbTime(this.dialect, new Date());
+    try {
+      return await this.commitBatch(batch, now);
+    } catch (err) {
+      // Only the driver's code: knex error messages carry SQL text, and this log must stay free of content.
+      const code = (err as { code?: unknown }).code;
+      this.log.warn('store batch failed; group commit retries its writes one by one', { batch: batch.length, code });
+      throw err;
+    }
+  }
+
+  private async commitBatch(batch: Write[], now: Date | number): Promise<Array<Error | undefined>> {
+    return this.knex.transaction(async (trx) => {
+      const out: Array<Error | undefined> = new Array(batch.length);
+      const acceptIds = [...new Set(batch.filter((w) => w.kind === 'accept').map((w) => w.id))];
+      const accepted = new Set<string>();
+      for (let i = 0; i < acceptIds.length; i += ACCEPT_CHUNK) {
+        const rows: Array<{ id: string }> = await trx('messages')
+          .whereIn('id', acceptIds.slice(i, i + ACCEPT_CHUNK))
+          .update({ accepted: true, updated_at: now }, ['id']);
+        for (const r of rows) accepted.add(r.id);
+      }
+      for (const [i, w] of batch.entries()) {
+        if (w.kind === 'accept') out[i] = accepted.has(w.id) ? undefined : unknownMessage(w.id);
+        else out[i] = await this.applyUpdate(trx, w.id, w.update, now);
+      }
+      return out;
+    });
+  }
+
+  private async applyUpdate(trx: Knex.Transaction, id: string, u: StageUpdate, now: Date | number): Promise<Error | undefined> {
+    const attempt = countsAsAttempt(u) ? 1 : 0;
+    const error = encodeError(u.error);
+    if (u.destination === undefined) {
+      const set: Record<string, unknown> = { status: u.status, updated_at: now, attempts: trx.raw('attempts + ?', [attempt]) };
+      if (u.transformed !== undefined) set.transformed = encodeContent(u.transformed);
+      if (u.sent !== undefined) set.sent = encodeContent(u.sent);
+      if (u.response !== undefined) set.response = encodeContent(u.response);
+      if (error !== undefined) set.error = error;
+      const n = await trx('messages').where({ id }).update(set);
+      return n === 0 ? unknownMessage(id) : undefined;
+    }
+
+    // A destination's outcome: its content goes on its own row; the message row keeps the total
+    // attempts, the last error and the aggregate status (AGGREGATE_STATUS_SQL).
+    const msgSet: Record<string, unknown> = { updated_at: now, attempts: trx.raw('attempts + ?', [attempt]) };
+    if (u.transformed !== undefined) msgSet.transformed = encodeContent(u.transformed);
+    if (error !== undefined) msgSet.error = error;
+    // First, so an unknown id is reported here rather than as a foreign-key failure that would abort the batch.
+    const n = await trx('messages').where({ id }).update(msgSet);
+    if (n === 0) return unknownMessage(id);
+
+    const dest: Record<string, unknown> = { status: u.status, updated_at: now };
+    if (u.sent !== undefined) dest.sent = encodeContent(u.sent);
+    if (u.response !== undefined) dest.response = encodeContent(u.response);
+    if (error !== undefined) dest.error = error;
+    await trx('message_destinations')
+      .insert({ message_id: id, destination: u.destination, attempts: attempt, ...dest })
+      .onConflict(['message_id', 'destination'])
+      .merge({ ...dest, attempts: trx.raw('message_destinations.attempts + ?', [attempt]) });
+    await trx('messages').where({ id }).update({ status: trx.raw(AGGREGATE_STATUS_SQL) });
+    return undefined;
+  }
+}
+
+function unknownMessage(id: string): Error {
+  return new ValidationError('STORE_UNKNOWN_MESSAGE', `No stored message with id ${id}`);
+}

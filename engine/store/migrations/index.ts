@@ -1,0 +1,35 @@
+/**
+ * Migrations as imported modules behind a custom migration source, so the same list runs under
+ * tsx (.ts) and compiled (dist/*.js) without knex scanning a directory for files of one extension.
+ * Add a migration: write `NNNN_name.ts` exporting `up`/`down`, then append it to `MIGRATIONS`.
+ * Never rename or reorder one that shipped: knex records the names it ran.
+ */
+import type { Knex } from 'knex';
+import * as m0001 from './0001_messages';
+
+interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const MIGRATIONS: readonly Migration[] = [{ name: '0001_messages', up: m0001.up, down: m0001.down }];
+
+/** Knex migration source serving `MIGRATIONS` in order. */
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => ({ up: m.up, down: m.down }),
+};
+
+/** Table where knex records which migrations ran (and its lock table, with `_lock`). */
+export const MIGRATIONS_TABLE = 'wasl_migrations';
+
+/**
+ * Runs pending migrations. Safe to call concurrently from several processes (knex takes a lock
+ * row) and repeatedly (already-run migrations are skipped). On PostgreSQL, pass `schema` when the
+ * connection's search path points at a non-default schema, so knex's bookkeeping lands there too.
+ */
+export async function migrateLatest(knex: Knex, opts: { schema?: string } = {}): Promise<void> {
+  await knex.migrate.latest({ migrationSource, tableName: MIGRATIONS_TABLE, schemaName: opts.schema });
+}

@@ -1,0 +1,82 @@
+/**
+ * wasl-mllp-in: an HL7 v2 MLLP listener. Each frame is parsed, stored and queued (through the
+ * queue node it is wired to) before the ACK goes back; see engine/runtime/hl7-intake.ts.
+ */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { logger } from '../../common/logger';
+import { MllpServer } from '../../connectors/mllp/server';
+import { Hl7Intake } from '../../engine/runtime/hl7-intake';
+import { getRuntime } from '../shared/runtime';
+import { clearStatus, setStatus } from '../shared/status';
+
+interface MllpInDef extends NodeDef {
+  channel: string;
+  port: number | string;
+  host?: string;
+  maxMessageBytes?: number | string;
+  acceptMessageTypes?: string[] | string;
+  ackAfter?: 'stored';
+}
+
+export = function register(RED: NodeAPI): void {
+  function MllpInNode(this: Node, config: MllpInDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const runtime = getRuntime(RED);
+    const channel = config.channel || node.z || node.id;
+    const log = logger({ channel, stage: 'source', nodeId: node.id });
+    const accept = Array.isArray(config.acceptMessageTypes)
+      ? config.acceptMessageTypes
+      : String(config.acceptMessageTypes ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const intake = new Hl7Intake(runtime, {
+      channel,
+      acceptMessageTypes: accept,
+      logger: log,
+      submit: (msg) => node.send(msg),
+    });
+    let received = 0;
+    const maxMessageBytes = Number(config.maxMessageBytes) || 16 * 1024 * 1024;
+    const server = new MllpServer({
+      port: Number(config.port),
+      host: config.host || '0.0.0.0',
+      maxMessageBytes,
+      logger: log,
+      onOversize: (head, info) => intake.rejectOversize(head, info.bytes, maxMessageBytes),
+      handler: async (frame) => {
+        const ack = await intake.handle(frame);
+        received += 1;
+        setStatus(node, 'ok', `${received}`);
+        return ack;
+      },
+    });
+    runtime.channelHealth.set(channel, { state: 'starting' });
+    setStatus(node, 'connecting', RED._('mllp-in.status.starting'));
+    server.listen().then(
+      (port) => {
+        runtime.channelHealth.set(channel, { state: 'running' });
+        setStatus(node, 'idle', RED._('mllp-in.status.listening', { port }));
+        log.info('MLLP listener started', { port });
+      },
+      (err: Error & { code?: string }) => {
+        runtime.channelHealth.set(channel, {
+          state: 'error',
+          lastError: { code: err.code ?? 'LISTEN_FAILED', message: err.message, at: new Date().toISOString() },
+        });
+        setStatus(node, 'down', RED._('mllp-in.status.listenFailed'));
+        node.error(`MLLP listener could not start on port ${config.port}: ${err.message}`);
+      },
+    );
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      runtime.channelHealth.set(channel, { state: 'stopped' });
+      server.close().then(
+        () => {
+          clearStatus(node);
+          done();
+        },
+        () => done(),
+      );
+    });
+  }
+  RED.nodes.registerType('wasl-mllp-in', MllpInNode);
+};

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { channelsSchema } from '../../../engine/channels/schema';
+import type { ChannelsFile, RuleConfig } from '../../../engine/channels/types';
+import { channelsValidator } from '../../../engine/channels/validator';
+
+/**
+ * Every field the TypeScript types allow, set once. The compiler checks it against the types;
+ * the tests below check it against the schema both ways, so neither can gain a field alone.
+ */
+const EVERY_RULE = [
+  { field: 'MSH-9.1', equals: 'ADT' },
+  { field: 'MSH-9.2', in: ['A01'] },
+  { field: 'PID-3', exists: true },
+  { field: 'MSH-4', matches: '^LAB' },
+] as const satisfies RuleConfig[];
+
+const EVERY_FIELD: ChannelsFile = {
+  channels: [
+    {
+      id: 'every-field',
+      name: 'Every field',
+      enabled: true,
+      source: { type: 'mllp', port: 2575, host: '127.0.0.1', maxMessageBytes: 1048576, acceptMessageTypes: ['ADT^A01', 'ORU'], ackAfter: 'stored' },
+      filters: [...EVERY_RULE],
+      transformers: [{ type: 'hl7-to-fhir', mapping: 'adt' }],
+      router: [{ destination: 'fhir', when: [...EVERY_RULE] }],
+      destinations: {
+        fhir: { type: 'fhir', url: 'http://localhost:8080/fhir', timeoutMs: 5000, prefetch: 10, retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000 } },
+      },
+      queue: { prefetch: 20, retry: { maxAttempts: 5, initialDelayMs: 1000, maxDelayMs: 60000 } },
+    },
+  ],
+};
+
+interface SchemaLike {
+  $ref?: string;
+  properties?: Record<string, SchemaLike>;
+  additionalProperties?: SchemaLike | boolean;
+  items?: SchemaLike;
+  oneOf?: SchemaLike[];
+}
+
+const definitions = channelsSchema.definitions as unknown as Record<string, SchemaLike>;
+const deref = (s: SchemaLike): SchemaLike => (s.$ref ? deref(definitions[s.$ref.split('/').pop() as string]) : s);
+
+/** Every property path the schema declares, `*` for map values and `[]` for list items. */
+function schemaPaths(s: SchemaLike, prefix: string, out: Set<string>): Set<string> {
+  const node = deref(s);
+  for (const branch of node.oneOf ?? []) schemaPaths(branch, prefix, out);
+  for (const [key, sub] of Object.entries(node.properties ?? {})) {
+    out.add(`${prefix}.${key}`);
+    schemaPaths(sub, `${prefix}.${key}`, out);
+  }
+  if (typeof node.additionalProperties === 'object') schemaPaths(node.additionalProperties, `${prefix}.*`, out);
+  if (node.items) schemaPaths(node.items, `${prefix}[]`, out);
+  return out;
+}
+
+/** Every property path set in a value, in the same notation. */
+function valuePaths(value: unknown, prefix: string, out: Set<string>, mapsAt: Set<string>): Set<string> {
+  if (Array.isArray(value)) value.forEach((v) => valuePaths(v, `${prefix}[]`, out, mapsAt));
+  else if (value && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      const name = mapsAt.has(prefix) ? '*' : key;
+      if (name !== '*') out.add(`${prefix}.${key}`);
+      valuePaths(v, `${prefix}.${name}`, out, mapsAt);
+    }
+  }
+  return out;
+}
+
+describe('engine/channels/schema and types stay in sync', () => {
+  it('accepts a config that sets every typed field', () => {
+    const validate = channelsValidator();
+    assert.ok(validate(EVERY_FIELD), JSON.stringify(validate.errors));
+  });
+
+  it('declares exactly the fields the types allow', () => {
+    const fromSchema = schemaPaths(channelsSchema as unknown as SchemaLike, '', new Set());
+    const fromTypes = valuePaths(EVERY_FIELD, '', new Set(), new Set(['.channels[].destinations']));
+    assert.deepEqual([...fromSchema].sort(), [...fromTypes].sort());
+  });
+
+  it('accepts the example channels.yaml without variables', () => {
+    const text = readFileSync(path.join(__dirname, '../../../channels.yaml'), 'utf8')
+      .replace('${MLLP_PORT:-2575}', '2575')
+      .replace('${FHIR_BASE_URL:-builtin}', 'builtin');
+    const validate = channelsValidator();
+    assert.ok(validate(parse(text)), JSON.stringify(validate.errors));
+  });
+});

@@ -1,0 +1,34 @@
+/**
+ * Real services for tests. `npm test` (scripts/run-tests.js) sets TEST_DATABASE_URL and
+ * TEST_AMQP_URL and says loudly which suites skip when a service is down; with CI=true a missing
+ * service fails the run instead.
+ */
+import net from 'node:net';
+
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_AMQP_URL = process.env.TEST_AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
+
+function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1500);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** In a mocha `before`: skip the suite (loudly) when the service is down, unless CI=true. */
+export async function requireService(ctx: Mocha.Context, name: 'PostgreSQL' | 'RabbitMQ'): Promise<void> {
+  const port = name === 'PostgreSQL' ? 5432 : 5672;
+  if (await reachable(port)) return;
+  if (process.env.CI === 'true') throw new Error(`${name} is not reachable on 127.0.0.1:${port} and CI=true`);
+  console.warn(`\n  !!! ${name} is not reachable on 127.0.0.1:${port}: SKIPPING "${ctx.test?.parent?.fullTitle()}"\n`);
+  ctx.skip();
+}
