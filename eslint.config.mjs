@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // Node-RED's own node pattern: `const node = this` inside the constructor, used by callbacks.
+    files: ['nodes/**/*.ts'],
+    rules: { '@typescript-eslint/no-this-alias': 'off' },
+  },
+  {
     files: ['scripts/**/*.js', 'bin/**'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -21,6 +21,7 @@ import { startNodeRed, type EmbeddedNodeRed } from './server/node-red';
 import { opsPage } from './server/ops-page';
 import { openStore } from './store';
 import { createTransport } from './transport';
+import { validateFhir } from '../transformers/fhir/validate';
 
 export interface RunningEngine {
   port: number;
@@ -52,6 +53,8 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   const transport = createTransport({ amqpUrl: config.amqpUrl, dataDir: config.dataDir });
   await transport.start();
   const fhir = await createFhirServer();
+  // Compile the FHIR R4 schema now (about a second) rather than on the first message.
+  validateFhir({ resourceType: 'Basic', code: {} });
 
   const app = express();
   app.disable('x-powered-by');
@@ -99,6 +102,9 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     await store.close();
     throw err;
   }
+  // Node-RED has started the flows, but listeners bind asynchronously: "running" must mean a
+  // sender can connect.
+  await waitForSources(runtime, channels, 15_000);
   ready = true;
   log.info('engine started', { port, mode, channels: channels.length });
 
@@ -119,6 +125,23 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
         await new Promise<void>((resolve) => server.close(() => resolve()));
       })()),
   };
+}
+
+/** Waits until every enabled channel's source reports running (or failed: then it says why). */
+async function waitForSources(runtime: WaslRuntime, channels: ChannelConfig[], timeoutMs: number): Promise<void> {
+  const log = logger({ stage: 'engine' });
+  const until = Date.now() + timeoutMs;
+  for (const channel of channels.filter((c) => c.enabled !== false)) {
+    for (;;) {
+      const health = runtime.channelHealth.get(channel.id);
+      if (health?.state === 'running') break;
+      if (health?.state === 'error' || Date.now() > until) {
+        log.error('channel source did not start', { channel: channel.id, error: health?.lastError?.code ?? 'TIMEOUT' });
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
 }
 
 /** Queue depths are read when Prometheus scrapes, not polled. */

@@ -14,7 +14,7 @@ import { FhirRouter, MemoryRepository, type FhirRequest, type HttpMethod } from 
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { buildCapabilityStatement } from './capability-statement';
 import { loadFhirDefinitions } from './definitions';
-import { ValidatingMemoryRepository } from './repository';
+import { IndexedMemoryRepository, ValidatingMemoryRepository } from './repository';
 import { addSearchLinks } from './search-links';
 import { createSerialQueue } from './serial-queue';
 
@@ -91,7 +91,7 @@ function setResourceHeaders(res: Response, status: number, resource: Resource, b
  */
 export async function createFhirServer(options: FhirServerOptions = {}): Promise<FhirServer> {
   loadFhirDefinitions();
-  const repo = options.repo ?? (options.validate === false ? new MemoryRepository() : new ValidatingMemoryRepository());
+  const repo = options.repo ?? (options.validate === false ? new IndexedMemoryRepository() : new ValidatingMemoryRepository());
   const fhirRouter = new FhirRouter();
   const writeQueue = options.serializeWrites === false ? <T>(job: () => Promise<T>) => job() : createSerialQueue();
   const router = express.Router();

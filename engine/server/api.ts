@@ -57,5 +57,70 @@ export function apiRouter(options: ApiOptions): express.Router {
     }
   });
 
+  // Dead letters without their bodies: bodies hold patient data; ops find the message by id.
+  router.get('/queues/:queue/dead-letters', async (req, res, next) => {
+    try {
+      const limit = Math.min(Math.max(Number(req.query.limit) || 20, 1), 500);
+      const letters = await runtime.transport.peekDeadLetters(req.params.queue, limit);
+      res.json({
+        queue: req.params.queue,
+        deadLetters: letters.map((l) => ({
+          messageId: l.headers.messageId,
+          correlationId: l.headers.correlationId,
+          attempt: l.headers.attempt,
+          reason: l.reason,
+        })),
+      });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.get('/queues/:queue', async (req, res, next) => {
+    try {
+      res.json({ queue: req.params.queue, ...(await runtime.transport.depth(req.params.queue)) });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // Status and errors of one message; its content (PHI) is not served here.
+  router.get('/messages/:id', async (req, res, next) => {
+    try {
+      const m = await runtime.store.get(req.params.id);
+      if (!m) {
+        res.status(404).json({ error: `no message ${req.params.id}` });
+        return;
+      }
+      res.json({
+        id: m.id,
+        channel: m.channel,
+        correlationId: m.correlationId,
+        controlId: m.controlId,
+        messageType: m.messageType,
+        status: m.status,
+        accepted: m.accepted,
+        attempts: m.attempts,
+        error: m.error,
+        receivedAt: m.receivedAt,
+        updatedAt: m.updatedAt,
+        destinations: (m.destinations ?? []).map((d) => ({
+          destination: d.destination,
+          status: d.status,
+          attempts: d.attempts,
+          error: d.error,
+          updatedAt: d.updatedAt,
+        })),
+      });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // JSON errors, never an HTML stack trace.
+  router.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    res.status(500).json({ error: err.message });
+  });
+
   return router;
 }

@@ -13,6 +13,19 @@ export function adtMessage(o: AdtOptions): string {
     `MSH|^~\\&|WASLTEST|TESTHOSP|WASL|WASL|20250101120000||ADT^${trigger}^ADT_A01|${o.controlId}|P|2.5.1`,
     `EVN|${trigger}|20250101120000`,
     `PID|1||${o.patientId}^^^TESTHOSP^MR||${o.family ?? 'Testfamily'}^Testgiven||19800101|F|||1 Test Street^^Testville^^12345||555-0100`,
-    `PV1|1|I|WARD^101^1||||1234^Doctor^Test|||MED||||||||${o.visitNumber}^^^TESTHOSP^VN|||||||||||||||||||||||||20250101120000`,
+    pv1(o.visitNumber),
   ].join('\r');
+}
+
+/** PV1 with class I, attending doctor, visit number (PV1-19) and admit time (PV1-44). */
+function pv1(visitNumber: string): string {
+  const fields: string[] = ['PV1'];
+  fields[1] = '1';
+  fields[2] = 'I';
+  fields[3] = 'WARD^101^1';
+  fields[7] = '1234^Doctor^Test';
+  fields[10] = 'MED';
+  fields[19] = `${visitNumber}^^^TESTHOSP^VN`;
+  fields[44] = '20250101120000';
+  return Array.from(fields, (f) => f ?? '').join('|');
 }

@@ -1,0 +1,125 @@
+/**
+ * `npm run bench:mllp`: HL7 v2 ADT over MLLP through the demo channel with the durable ACK (the
+ * engine answers after the store row and the queue confirm), on 1 and 8 connections, in embedded
+ * mode and, when PostgreSQL and RabbitMQ are up, production mode; against the bare node:net echo
+ * server as the baseline in the same run. Prints a table, then one JSON line (the last line).
+ *
+ * Asserts nothing: exit 0 whatever the figures, 1 only when an engine could not start.
+ *
+ * Knobs (environment): BENCH_MLLP_MESSAGES (3000), BENCH_MLLP_SECONDS (8), BENCH_MLLP_WARMUP
+ * (300), BENCH_MLLP_PROFILE_DIR (write engine CPU profiles there). The load generator runs in
+ * this process and the engine in another, on the same machine: on 2 cores they compete.
+ */
+import { randomBytes } from 'node:crypto';
+import { startEchoServer } from '../connectors/mllp/echo-server';
+import { adtMessage } from '../test/support/adt';
+import type { EngineProcess } from './mllp/engine-process';
+import { benchEngine, type EngineBench, type Plan } from './mllp/engine';
+import { runLoad, type LoadResult } from './mllp/load';
+import { prepareProduction } from './mllp/production';
+import { summary, table } from './mllp/report';
+
+const num = (name: string, fallback: number): number => {
+  const n = Number(process.env[name]);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+};
+
+const plan: Plan = {
+  messages: num('BENCH_MLLP_MESSAGES', 3000),
+  seconds: num('BENCH_MLLP_SECONDS', 8),
+  warmup: num('BENCH_MLLP_WARMUP', 300),
+  drainTimeoutS: 30,
+};
+
+/** Engines still running, stopped on the way out whatever happens. */
+const running = new Set<EngineProcess>();
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function baseline(): Promise<{ c1: LoadResult; c8: LoadResult }> {
+  const echo = await startEchoServer(0);
+  try {
+    // The echo server answers a fixed ACK: any reply counts, MSA-2 is not ours to check.
+    const load = (connections: number) =>
+      runLoad({
+        port: echo.port,
+        connections,
+        maxMessages: plan.messages,
+        maxMs: plan.seconds * 1000,
+        message: (seq) => ({ controlId: String(seq), text: sampleAdt(seq) }),
+      });
+    await load(8); // warm the JIT so the first measured scenario is not penalised
+    return { c1: await load(1), c8: await load(8) };
+  } finally {
+    await echo.close();
+  }
+}
+
+/** The same message shape the engine gets, so framing cost is equal. */
+function sampleAdt(seq: number): string {
+  return adtMessage({ controlId: `E${seq}`, patientId: `BP${seq}`, visitNumber: `BV${seq}` });
+}
+
+async function main(): Promise<number> {
+  const tag = randomBytes(4).toString('hex').slice(0, 6);
+  const profileDir = process.env.BENCH_MLLP_PROFILE_DIR || undefined;
+  const engineRun = (mode: 'embedded' | 'production', production?: { databaseUrl: string; amqpUrl: string }) =>
+    benchEngine({
+      mode,
+      production,
+      channelId: `bench-${tag}${mode[0]}`,
+      plan,
+      profileDir,
+      onStarted: (e) => running.add(e),
+      log,
+    });
+
+  log(`mllp bench: ${plan.messages} messages or ${plan.seconds} s per scenario, warm-up ${plan.warmup}`);
+  log('  baseline (node:net echo server)');
+  const base = await baseline();
+
+  const embedded: EngineBench = await engineRun('embedded');
+  if (embedded.startError) log(`  embedded engine did not start:\n${embedded.startError}`);
+
+  let production: EngineBench | { skipped: string };
+  const services = await prepareProduction(tag);
+  if ('skipped' in services) {
+    log(`  production skipped: ${services.skipped}`);
+    production = services;
+  } else {
+    try {
+      production = await engineRun('production', services);
+      if (production.startError) log(`  production engine did not start:\n${production.startError}`);
+    } finally {
+      await services.cleanup(`bench-${tag}p`, ['fhir']);
+    }
+  }
+
+  const results = { embedded, production, baseline: base };
+  process.stdout.write(`\n${table(results)}\n`);
+  process.stdout.write(`${JSON.stringify(summary(results))}\n`);
+  const failedToStart = embedded.startError || ('startError' in production && production.startError);
+  return failedToStart ? 1 : 0;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((e) => e.stop().catch(() => undefined)));
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the engines this bench started`);
+    stopAll().finally(() => process.exit(130));
+  });
+}
+
+main().then(
+  async (code) => {
+    await stopAll();
+    process.exit(code);
+  },
+  async (err: Error) => {
+    await stopAll();
+    process.stderr.write(`bench:mllp failed: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,121 @@
+/**
+ * The bench's output: a readable table, the failures it saw, and the one-line JSON summary that
+ * scripts read (ARCHITECTURE.md, "Interfaces": the JSON object is the very last line).
+ */
+import type { EngineBench, ScenarioResult } from './engine';
+import type { LoadResult } from './load';
+
+/** The goal for production mode (issue targets), printed beside the figures, never asserted. */
+export const TARGETS = { production_c1_msgs_per_s: 1000, production_c8_msgs_per_s: 4000 };
+
+export interface BenchResults {
+  embedded: EngineBench;
+  production: EngineBench | { skipped: string };
+  baseline: { c1: LoadResult; c8: LoadResult };
+}
+
+const round = (n: number | null | undefined, digits = 0): number | null =>
+  n === null || n === undefined || !Number.isFinite(n) ? null : Number(n.toFixed(digits));
+
+function ratio(engine: ScenarioResult | undefined, baseline: LoadResult): number | null {
+  if (!engine || baseline.msgsPerS <= 0) return null;
+  return round(engine.msgsPerS / baseline.msgsPerS, 3);
+}
+
+function engineFigures(e: EngineBench | { skipped: string }): Record<string, number | string | null> {
+  const bench = 'skipped' in e ? {} : e;
+  const out: Record<string, number | string | null> = {};
+  for (const c of ['c1', 'c8'] as const) {
+    const s = bench[c];
+    out[`${c}_msgs_per_s`] = round(s?.msgsPerS);
+    out[`${c}_p50_ms`] = round(s?.p50Ms, 2);
+    out[`${c}_p99_ms`] = round(s?.p99Ms, 2);
+    out[`${c}_failed`] = s ? s.failed : null;
+    out[`${c}_drain_s`] = round(s?.drainS, 1);
+  }
+  if ('skipped' in e) out.skipped = e.skipped;
+  if ('startError' in e && e.startError) out.error = 'engine did not start';
+  return out;
+}
+
+export function summary(r: BenchResults): Record<string, unknown> {
+  const prod = 'skipped' in r.production ? undefined : r.production;
+  return {
+    bench: 'mllp',
+    embedded: engineFigures(r.embedded),
+    production: engineFigures(r.production),
+    baseline: {
+      c1_msgs_per_s: round(r.baseline.c1.msgsPerS),
+      c1_p50_ms: round(r.baseline.c1.p50Ms, 3),
+      c1_p99_ms: round(r.baseline.c1.p99Ms, 3),
+      c8_msgs_per_s: round(r.baseline.c8.msgsPerS),
+      c8_p50_ms: round(r.baseline.c8.p50Ms, 3),
+      c8_p99_ms: round(r.baseline.c8.p99Ms, 3),
+    },
+    ratio: {
+      embedded_c1: ratio(r.embedded.c1, r.baseline.c1),
+      embedded_c8: ratio(r.embedded.c8, r.baseline.c8),
+      production_c1: ratio(prod?.c1, r.baseline.c1),
+      production_c8: ratio(prod?.c8, r.baseline.c8),
+    },
+    targets: TARGETS,
+  };
+}
+
+const cell = (v: number | null | undefined, digits = 0): string => {
+  const n = round(v, digits);
+  return n === null ? '-' : n.toFixed(digits);
+};
+
+function row(name: string, conns: number, s: LoadResult | undefined, base: LoadResult, note = ''): string {
+  const drain = s && 'drainS' in s ? (s as ScenarioResult) : undefined;
+  const cols = [
+    name.padEnd(11),
+    String(conns).padStart(5),
+    (s ? String(s.ok + s.failed) : '-').padStart(7),
+    cell(s?.msgsPerS).padStart(8),
+    cell(s?.p50Ms, 2).padStart(8),
+    cell(s?.p99Ms, 2).padStart(8),
+    (s ? String(s.failed) : '-').padStart(6),
+    (s ? cell(s.msgsPerS / base.msgsPerS, 3) : '-').padStart(6),
+    (drain ? (drain.backlog ?? '-').toString() : '').padStart(7),
+    (drain ? (drain.drainS === null ? 'timeout' : drain.drainS.toFixed(1)) : '').padStart(7),
+  ];
+  return cols.join(' ') + (note ? `  ${note}` : '');
+}
+
+export function table(r: BenchResults): string {
+  const lines = [
+    'mode        conns    msgs   msgs/s  p50 ms  p99 ms failed  ratio backlog drain s',
+    row('baseline', 1, r.baseline.c1, r.baseline.c1),
+    row('baseline', 8, r.baseline.c8, r.baseline.c8),
+  ];
+  for (const mode of ['embedded', 'production'] as const) {
+    const e = r[mode];
+    const base = r.baseline;
+    if ('skipped' in e) {
+      lines.push(row(mode, 1, undefined, base.c1, `skipped: ${e.skipped}`), row(mode, 8, undefined, base.c8));
+    } else if (e.startError) {
+      lines.push(row(mode, 1, undefined, base.c1, 'engine did not start'), row(mode, 8, undefined, base.c8));
+    } else {
+      lines.push(row(mode, 1, e.c1, base.c1), row(mode, 8, e.c8, base.c8));
+    }
+  }
+  lines.push(
+    '',
+    'ratio = msgs/s / baseline msgs/s at the same connection count; backlog = ACKed but not yet sent',
+    'to the FHIR destination when the load stopped; drain = seconds until it was.',
+    `targets (production): c1 ${TARGETS.production_c1_msgs_per_s} msgs/s, c8 ${TARGETS.production_c8_msgs_per_s} msgs/s`,
+  );
+  for (const mode of ['embedded', 'production'] as const) {
+    const e = r[mode];
+    if ('skipped' in e) continue;
+    for (const c of ['c1', 'c8'] as const) {
+      const s = e[c];
+      if (!s?.failed) continue;
+      lines.push(`${mode} ${c}: ${s.failed} failed ACKs; first ones:`);
+      for (const f of s.failures) lines.push(`  ${f.controlId}: ${f.reason}`);
+    }
+  }
+  return lines.join('\n');
+}

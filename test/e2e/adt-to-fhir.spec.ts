@@ -1,0 +1,259 @@
+/**
+ * End to end, in both modes (embedded: SQLite + embedded queue; production: PostgreSQL +
+ * RabbitMQ): the real engine process, real MLLP senders, and a real FHIR server (Medplum) that
+ * the test can stop and start. Each run uses its own channel id, so queues and store rows of one
+ * run never meet another's.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startFhirServer, type RunningFhirServer } from '../../engine/fhir-server';
+import { adtMessage } from '../support/adt';
+import { startEngineProcess, tempDir, writeTestChannels, type EngineProcess } from '../support/engine-process';
+import { fhirSearchAll, identifierValues, waitUntil } from '../support/fhir-counts';
+import { freePort } from '../support/ports';
+import { sendAll, type Outbound } from '../support/sender';
+import { requireService, TEST_AMQP_URL, TEST_DATABASE_URL } from '../support/services';
+
+const MODES = [
+  { name: 'embedded', production: undefined },
+  { name: 'production (PostgreSQL + RabbitMQ)', production: { databaseUrl: TEST_DATABASE_URL, amqpUrl: TEST_AMQP_URL } },
+] as const;
+
+function batch(prefix: string, count: number, patients: number): Outbound[] {
+  return Array.from({ length: count }, (_, i) => {
+    const controlId = `${prefix}${i}`;
+    return { controlId, text: adtMessage({ controlId, patientId: `${prefix}P${i % patients}`, visitNumber: `${prefix}V${i}` }) };
+  });
+}
+
+async function channelQueues(engine: EngineProcess): Promise<Record<string, { ready: number; delayed: number; dead: number }>> {
+  const res = await fetch(`${engine.baseUrl}/api/v1/channels`);
+  const body = (await res.json()) as { channels: Array<{ queues: Record<string, { ready: number; delayed: number; dead: number }> }> };
+  return body.channels[0].queues;
+}
+
+for (const mode of MODES) {
+  describe(`end to end, ${mode.name}`, function () {
+    this.timeout(240_000);
+    let fhir: RunningFhirServer;
+    let dataDir: string;
+    let channelId: string;
+    const engines: EngineProcess[] = [];
+
+    before(async function () {
+      if (mode.production) {
+        await requireService(this, 'PostgreSQL');
+        await requireService(this, 'RabbitMQ');
+      }
+    });
+
+    beforeEach(async () => {
+      fhir = await startFhirServer(0);
+      dataDir = tempDir('e2e');
+      channelId = `e2e-${randomBytes(4).toString('hex')}`;
+    });
+
+    afterEach(async () => {
+      for (const e of engines.splice(0)) await e.stop();
+      await fhir.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    async function start(options: { mllpPort?: number; fhirUrl?: string; extraDestinations?: string; maxAttempts?: number } = {}) {
+      const channelsFile = writeTestChannels(dataDir, {
+        id: channelId,
+        fhirUrl: options.fhirUrl ?? fhir.url,
+        maxAttempts: options.maxAttempts,
+        extraDestinations: options.extraDestinations,
+      });
+      const engine = await startEngineProcess({ dataDir, channelsFile, mllpPort: options.mllpPort, production: mode.production });
+      engines.push(engine);
+      return engine;
+    }
+
+    it('takes 1,000 ADT messages on 4 connections: each gets AA with its MSA-2, the FHIR server holds exactly the expected resources', async () => {
+      const engine = await start();
+      const messages = batch('L', 1000, 250);
+      const { acks, failed } = await sendAll(engine.mllpPort, messages, { connections: 4 });
+      assert.deepEqual(failed, []);
+      assert.equal(acks.size, 1000);
+      for (const m of messages) {
+        const ack = acks.get(m.controlId);
+        assert.equal(ack?.code, 'AA', `ACK for ${m.controlId}`);
+        assert.equal(ack?.ackedId, m.controlId);
+      }
+      await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length >= 1000, '1,000 Encounters');
+      const encounters = identifierValues(await fhirSearchAll(fhir.url, 'Encounter'));
+      const patients = identifierValues(await fhirSearchAll(fhir.url, 'Patient'));
+      assert.equal(encounters.length, 1000);
+      assert.equal(new Set(encounters).size, 1000);
+      assert.equal(patients.length, 250);
+      assert.deepEqual(new Set(patients), new Set(Array.from({ length: 250 }, (_, i) => `LP${i}`)));
+      const res = await fetch(`${engine.baseUrl}/api/v1/channels`);
+      const { channels } = (await res.json()) as { channels: Array<{ received: number; sent: number; errored: number; state: string }> };
+      assert.equal(channels[0].state, 'running');
+      await waitUntil(async () => {
+        const r = await fetch(`${engine.baseUrl}/api/v1/channels`);
+        return ((await r.json()) as { channels: Array<{ sent: number }> }).channels[0].sent === 1000;
+      }, 'sent counter');
+      assert.equal(channels[0].received, 1000);
+      assert.equal(channels[0].errored, 0);
+    });
+
+    it('answers a resent MSH-10 from the same sender again without storing or sending it twice', async () => {
+      const engine = await start();
+      const [m] = batch('D', 1, 1);
+      const first = await sendAll(engine.mllpPort, [m], { connections: 1 });
+      const second = await sendAll(engine.mllpPort, [m], { connections: 1 });
+      assert.equal(first.acks.get(m.controlId)?.code, 'AA');
+      assert.equal(second.acks.get(m.controlId)?.code, 'AA');
+      await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length === 1, 'the Encounter');
+      const res = await fetch(`${engine.baseUrl}/api/v1/channels`);
+      const { channels } = (await res.json()) as { channels: Array<{ received: number }> };
+      assert.equal(channels[0].received, 1);
+    });
+
+    it('loses nothing it acknowledged when killed -9 mid-stream and restarted: each reaches the FHIR server exactly once', async () => {
+      const mllpPort = await freePort();
+      const messages = batch('K', 1000, 1000);
+      let engine = await start({ mllpPort });
+      let killed = false;
+      const firstRun = sendAll(mllpPort, messages, {
+        connections: 4,
+        timeoutMs: 5000,
+        onAck: (count) => {
+          if (count === 300 && !killed) {
+            killed = true;
+            void engine.kill9();
+          }
+        },
+      });
+      const first = await firstRun;
+      assert.ok(killed, 'engine was killed mid-stream');
+      const acked = new Set([...first.acks.entries()].filter(([, a]) => a.code === 'AA').map(([id]) => id));
+      assert.ok(acked.size >= 300 && acked.size < 1000, `acked before the crash: ${acked.size}`);
+
+      engine = await start({ mllpPort });
+      // The sender resends everything it has no ACK for, as an MLLP sender does after a timeout.
+      const rest = messages.filter((m) => !acked.has(m.controlId));
+      const second = await sendAll(mllpPort, rest, { connections: 4 });
+      assert.deepEqual(second.failed, []);
+      for (const m of rest) assert.equal(second.acks.get(m.controlId)?.code, 'AA');
+
+      await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length >= 1000, 'all Encounters', 120_000);
+      const encounters = identifierValues(await fhirSearchAll(fhir.url, 'Encounter'));
+      assert.equal(encounters.length, 1000, 'exactly one Encounter per message');
+      assert.equal(new Set(encounters).size, 1000);
+      for (const id of acked) assert.ok(encounters.includes(`KV${id.slice(1)}`), `acknowledged ${id} reached the FHIR server`);
+      assert.equal(engine.output().includes('Wasl is running'), true);
+    });
+
+    it('queues and retries while the FHIR server is down, delivers everything when it is back, and dead-letters a message that always fails', async () => {
+      // A second destination that always answers 503: its copies must end in its DLQ with the reason.
+      const broken = await import('node:http').then((http) =>
+        http.createServer((_req, res) => {
+          res.writeHead(503, { 'content-type': 'application/fhir+json' });
+          res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient' }] }));
+        }),
+      );
+      await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
+      const brokenPort = (broken.address() as { port: number }).port;
+      const fhirPort = fhir.port;
+      try {
+        const engine = await start({
+          maxAttempts: 100,
+          extraDestinations: `      broken:
+        type: fhir
+        url: http://127.0.0.1:${brokenPort}/fhir/R4
+        timeoutMs: 2000
+        retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 200 }
+`,
+        });
+        await fhir.close();
+        const messages = batch('O', 20, 20);
+        const { acks } = await sendAll(engine.mllpPort, messages, { connections: 2 });
+        for (const m of messages) assert.equal(acks.get(m.controlId)?.code, 'AA', 'accepted while the destination is down');
+
+        const fhirQueue = `${channelId}.dest.fhir`;
+        await waitUntil(async () => {
+          const q = (await channelQueues(engine))[fhirQueue];
+          return q.delayed + q.ready > 0;
+        }, 'messages waiting for the FHIR server');
+
+        fhir = await startFhirServer(fhirPort);
+        await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length === 20, 'all 20 Encounters after recovery', 120_000);
+        const q = (await channelQueues(engine))[fhirQueue];
+        assert.equal(q.dead, 0);
+
+        const brokenQueue = `${channelId}.dest.broken`;
+        await waitUntil(async () => (await channelQueues(engine))[brokenQueue].dead === 20, 'the broken destination DLQ');
+        const res = await fetch(`${engine.baseUrl}/api/v1/queues/${brokenQueue}/dead-letters?limit=50`);
+        const { deadLetters } = (await res.json()) as { deadLetters: Array<{ reason: string; messageId: string }> };
+        assert.equal(deadLetters.length, 20);
+        for (const d of deadLetters) assert.match(d.reason, /gave up after 3 attempts.*TRANSIENT_FHIR/);
+        const detail = await (await fetch(`${engine.baseUrl}/api/v1/messages/${deadLetters[0].messageId}`)).json();
+        assert.equal(detail.status, 'ERROR');
+        const dest = (detail.destinations as Array<{ destination: string; status: string }>).find((d) => d.destination === 'broken');
+        assert.equal(dest?.status, 'ERROR');
+      } finally {
+        broken.closeAllConnections();
+        await new Promise((resolve) => broken.close(resolve));
+      }
+    });
+
+    it('rejects the invalid HL7 fixtures with AR and an ERR segment, survives garbage, and logs no PHI', async () => {
+      const engine = await start();
+      const fixtureDir = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'hl7v2');
+      const { parseHl7 } = await import('../../transformers/hl7v2/parse');
+      const files = fs.readdirSync(fixtureDir).filter((f) => f.endsWith('.hl7'));
+      const phi = new Set<string>();
+      let rejected = 0;
+      for (const file of files) {
+        const text = fs.readFileSync(path.join(fixtureDir, file), 'utf8');
+        let parsesAndIsAdt = false;
+        try {
+          const msg = parseHl7(text.replace(/^\uFEFF/, ''));
+          for (const p of ['PID-5.1', 'PID-5.2', 'PID-3.1', 'PID-7', 'PID-11.1', 'PID-19', 'NK1-2.1']) {
+            const v = msg.get(p);
+            // Control ids may be logged; one sender builds its MSH-10 from the patient id, so skip those.
+            if (v && v.length >= 5 && !/^\d{1,6}$/.test(v) && !msg.header.controlId.includes(v)) phi.add(v);
+          }
+          parsesAndIsAdt = ['A01', 'A03', 'A04', 'A08'].includes(msg.header.triggerEvent) && msg.header.messageType === 'ADT';
+        } catch {
+          parsesAndIsAdt = false;
+        }
+        const { acks, failed } = await sendAll(engine.mllpPort, [{ controlId: file, text }], { connections: 1 });
+        assert.deepEqual(failed, [], `${file} got an answer`);
+        const ack = acks.get(file)!;
+        if (!parsesAndIsAdt) {
+          rejected += 1;
+          assert.match(ack.code, /^(AR|CR)$/, `${file} rejected`);
+          assert.ok(ack.raw.split('\r').some((s) => s.startsWith('ERR')), `${file} NAK carries ERR`);
+        }
+      }
+      assert.ok(rejected >= 5, `several fixtures are rejected (${rejected})`);
+
+      // Garbage and half frames never take the listener down.
+      const net = await import('node:net');
+      await new Promise<void>((resolve) => {
+        const s = net.connect(engine.mllpPort, '127.0.0.1', () => {
+          s.write(Buffer.concat([randomBytes(2048), Buffer.from([0x0b]), randomBytes(512), Buffer.from([0x1c, 0x0d]), Buffer.from([0x0b, 0x41])]));
+          s.end();
+        });
+        s.on('close', () => resolve());
+        s.on('error', () => resolve());
+        s.resume();
+      });
+      const after = await sendAll(engine.mllpPort, batch('G', 1, 1), { connections: 1 });
+      assert.equal(after.acks.get('G0')?.code, 'AA', 'listener still serves after garbage');
+
+      await new Promise((r) => setTimeout(r, 500)); // let the last log lines flush
+      const output = engine.output();
+      const leaked = [...phi].filter((v) => output.includes(v));
+      assert.deepEqual(leaked, [], 'no PHI in the engine logs');
+      assert.ok(phi.size > 20, `checked ${phi.size} PHI values`);
+    });
+  });
+}
