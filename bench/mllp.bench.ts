@@ -7,7 +7,8 @@
  * Asserts nothing: exit 0 whatever the figures, 1 only when an engine could not start.
  *
  * Knobs (environment): BENCH_MLLP_MESSAGES (3000), BENCH_MLLP_SECONDS (8), BENCH_MLLP_WARMUP
- * (300), BENCH_MLLP_PROFILE_DIR (write engine CPU profiles there). The load generator runs in
+ * (300), BENCH_MLLP_FHIR (`builtin`, or `stub` for a no-op FHIR destination that shows the
+ * engine's own cost), BENCH_MLLP_PROFILE_DIR (write engine CPU profiles there). The load generator runs in
  * this process and the engine in another, on the same machine: on 2 cores they compete.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,7 @@ import { adtMessage } from '../test/support/adt';
 import type { EngineProcess } from './mllp/engine-process';
 import { benchEngine, type EngineBench, type Plan } from './mllp/engine';
 import { runLoad, type LoadResult } from './mllp/load';
+import { startFhirStub } from './mllp/fhir-stub';
 import { prepareProduction } from './mllp/production';
 import { summary, table } from './mllp/report';
 
@@ -28,8 +30,11 @@ const plan: Plan = {
   messages: num('BENCH_MLLP_MESSAGES', 3000),
   seconds: num('BENCH_MLLP_SECONDS', 8),
   warmup: num('BENCH_MLLP_WARMUP', 300),
-  drainTimeoutS: 30,
+  warmupMaxS: 8,
+  drainTimeoutS: 10,
 };
+/** `builtin`: the engine's demo FHIR server (the demo channel as shipped); `stub`: a no-op one. */
+const fhirMode: 'builtin' | 'stub' = process.env.BENCH_MLLP_FHIR === 'stub' ? 'stub' : 'builtin';
 
 /** Engines still running, stopped on the way out whatever happens. */
 const running = new Set<EngineProcess>();
@@ -62,18 +67,31 @@ function sampleAdt(seq: number): string {
 async function main(): Promise<number> {
   const tag = randomBytes(4).toString('hex').slice(0, 6);
   const profileDir = process.env.BENCH_MLLP_PROFILE_DIR || undefined;
-  const engineRun = (mode: 'embedded' | 'production', production?: { databaseUrl: string; amqpUrl: string }) =>
+  const stub = fhirMode === 'stub' ? await startFhirStub() : undefined;
+  const engineRun: EngineRun = (mode, production) =>
     benchEngine({
       mode,
       production,
       channelId: `bench-${tag}${mode[0]}`,
+      fhirUrl: stub?.url ?? 'builtin',
       plan,
       profileDir,
       onStarted: (e) => running.add(e),
       log,
     });
 
-  log(`mllp bench: ${plan.messages} messages or ${plan.seconds} s per scenario, warm-up ${plan.warmup}`);
+  log(`mllp bench: ${plan.messages} messages or ${plan.seconds} s per scenario, warm-up ${plan.warmup}, FHIR ${fhirMode}`);
+  try {
+    return await engines(tag, engineRun);
+  } finally {
+    await stub?.close();
+  }
+}
+
+type EngineRun = (mode: 'embedded' | 'production', production?: { databaseUrl: string; amqpUrl: string }) => Promise<EngineBench>;
+
+/** Baseline, then each engine mode; prints the report and returns the exit code. */
+async function engines(tag: string, engineRun: EngineRun): Promise<number> {
   log('  baseline (node:net echo server)');
   const base = await baseline();
 
@@ -94,7 +112,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const results = { embedded, production, baseline: base };
+  const results = { embedded, production, baseline: base, fhir: fhirMode };
   process.stdout.write(`\n${table(results)}\n`);
   process.stdout.write(`${JSON.stringify(summary(results))}\n`);
   const failedToStart = embedded.startError || ('startError' in production && production.startError);

@@ -16,6 +16,16 @@ export interface LogContext {
 }
 
 let root: winston.Logger | undefined;
+let allToStderr = false;
+
+/** Command-line tools keep stdout for their results: every log line goes to stderr. */
+export function logToStderr(): void {
+  allToStderr = true;
+  const sink = root?.transports.find((t) => t instanceof winston.transports.Console) as
+    | (winston.transport & { stderrLevels: Record<string, boolean> })
+    | undefined;
+  if (sink) sink.stderrLevels = Object.fromEntries(Object.keys(winston.config.npm.levels).map((l) => [l, true]));
+}
 
 /** Extra sinks, used by tests to capture every line the process writes. */
 const extraTransports: winston.transport[] = [];
@@ -26,7 +36,9 @@ export function rootLogger(): winston.Logger {
       level: process.env.LOG_LEVEL ?? 'info',
       format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
       defaultMeta: { service: 'wasl' },
-      transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
+      transports: [
+        new winston.transports.Console({ stderrLevels: allToStderr ? Object.keys(winston.config.npm.levels) : ['error', 'warn'] }),
+      ],
     });
     for (const t of extraTransports) root.add(t);
   }

@@ -23,10 +23,15 @@ import { openStore } from './store';
 import { createTransport } from './transport';
 import { validateFhir } from '../transformers/fhir/validate';
 
+/** production: PostgreSQL + RabbitMQ; embedded: SQLite + embedded queue; mixed: one of each. */
+export type EngineMode = 'embedded' | 'production' | 'mixed';
+
 export interface RunningEngine {
   port: number;
   mllpPort: number;
-  mode: 'embedded' | 'production';
+  mode: EngineMode;
+  /** e.g. `SQLite + embedded queue`, for the start-up banner. */
+  runtimeParts: string;
   channels: ChannelConfig[];
   close(): Promise<void>;
 }
@@ -45,7 +50,7 @@ export function loadChannelsOrThrow(file: string, env: NodeJS.ProcessEnv): Chann
 
 export async function startEngine(config: EngineConfig): Promise<RunningEngine> {
   const log = logger({ stage: 'engine' });
-  const mode = config.databaseUrl && config.amqpUrl ? 'production' : 'embedded';
+  const mode: EngineMode = config.databaseUrl && config.amqpUrl ? 'production' : config.databaseUrl || config.amqpUrl ? 'mixed' : 'embedded';
   fs.mkdirSync(config.dataDir, { recursive: true });
   const channels = loadChannelsOrThrow(config.channelsFile, { ...process.env, MLLP_PORT: String(config.mllpPort) });
 
@@ -113,6 +118,7 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     port,
     mllpPort: config.mllpPort,
     mode,
+    runtimeParts: `${store.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} + ${transport.kind === 'amqp' ? 'RabbitMQ' : 'embedded queue'}`,
     channels,
     close: () =>
       (closing ??= (async () => {

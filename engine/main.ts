@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const engine = await startEngine(config);
   const base = `http://localhost:${engine.port}`;
   const lines = [
-    `Wasl is running (${engine.mode} mode: ${engine.mode === 'production' ? 'PostgreSQL + RabbitMQ' : 'SQLite + embedded queue'})`,
+    `Wasl is running (${engine.mode} mode: ${engine.runtimeParts})`,
     `  ops pages    ${base}/`,
     `  flow editor  ${base}/editor`,
     `  API          ${base}/api/v1/health  ${base}/api/v1/channels`,

@@ -19,6 +19,8 @@ export interface Plan {
   warmup: number;
   /** Longest wait for the pipeline to drain after a scenario. */
   drainTimeoutS: number;
+  /** Longest warm-up (a slow destination must not stretch the bench past its budget). */
+  warmupMaxS: number;
 }
 
 export interface ScenarioResult extends LoadResult {
@@ -39,6 +41,8 @@ export interface EngineBenchOptions {
   mode: 'embedded' | 'production';
   production?: { databaseUrl: string; amqpUrl: string };
   channelId: string;
+  /** `builtin` (the engine's own demo FHIR server) or the URL of another FHIR server. */
+  fhirUrl: string;
   plan: Plan;
   /** Engine CPU profiles go here when set, for finding where time goes. */
   profileDir?: string;
@@ -51,7 +55,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
   const dataDir = tempDir(`bench-${o.mode}`);
   let engine: EngineProcess | undefined;
   try {
-    const channelsFile = writeTestChannels(dataDir, { id: o.channelId, fhirUrl: 'builtin' });
+    const channelsFile = writeTestChannels(dataDir, { id: o.channelId, fhirUrl: o.fhirUrl });
     try {
       engine = await startEngineProcess({
         dataDir,
@@ -85,7 +89,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
           check: checkAck,
         });
       o.log(`  ${o.mode} c${connections}: warm-up ${o.plan.warmup} messages`);
-      const warm = await load('w', o.plan.warmup, 60_000);
+      const warm = await load('w', o.plan.warmup, o.plan.warmupMaxS * 1000);
       if (warm.failed) o.log(`    warm-up: ${warm.failed} failed ACKs (first: ${warm.failures[0]?.reason})`);
       await drain(running, o.channelId, o.plan.drainTimeoutS);
 
@@ -104,7 +108,8 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
 
 /** Messages of the channel the store still sees on their way (not SENT, FILTERED or ERROR). */
 async function pending(engine: EngineProcess, channelId: string): Promise<number> {
-  const res = await fetch(`${engine.baseUrl}/api/v1/channels`);
+  // A busy engine may answer slowly: do not let one poll outlive the drain budget.
+  const res = await fetch(`${engine.baseUrl}/api/v1/channels`, { signal: AbortSignal.timeout(3000) });
   if (!res.ok) throw new Error(`GET /api/v1/channels answered ${res.status}`);
   const body = (await res.json()) as { channels: Array<{ id: string; queued: number }> };
   return body.channels.find((c) => c.id === channelId)?.queued ?? 0;

@@ -12,6 +12,8 @@ export interface BenchResults {
   embedded: EngineBench;
   production: EngineBench | { skipped: string };
   baseline: { c1: LoadResult; c8: LoadResult };
+  /** Which FHIR destination the channel wrote to. */
+  fhir: 'builtin' | 'stub';
 }
 
 const round = (n: number | null | undefined, digits = 0): number | null =>
@@ -42,6 +44,7 @@ export function summary(r: BenchResults): Record<string, unknown> {
   const prod = 'skipped' in r.production ? undefined : r.production;
   return {
     bench: 'mllp',
+    fhir_destination: r.fhir,
     embedded: engineFigures(r.embedded),
     production: engineFigures(r.production),
     baseline: {
@@ -103,6 +106,7 @@ export function table(r: BenchResults): string {
   }
   lines.push(
     '',
+    `FHIR destination: ${r.fhir === 'builtin' ? "the engine's built-in demo FHIR server" : 'a no-op stub (BENCH_MLLP_FHIR=stub)'}`,
     'ratio = msgs/s / baseline msgs/s at the same connection count; backlog = ACKed but not yet sent',
     'to the FHIR destination when the load stopped; drain = seconds until it was.',
     `targets (production): c1 ${TARGETS.production_c1_msgs_per_s} msgs/s, c8 ${TARGETS.production_c8_msgs_per_s} msgs/s`,

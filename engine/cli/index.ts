@@ -3,22 +3,31 @@
  * stdout (JSON where the result is data); exit 0 success, 1 invalid input or failed check (one
  * clear line on stderr, or an OperationOutcome on stdout for validators), 2 usage error.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { logToStderr } from '../../common/logger';
 import { runValidate } from '../channels/validate-command';
 import { configFromEnv } from '../config';
 import { openStore } from '../store';
-import { createTransport } from '../transport';
 import { fhirValidateCommand, hl7ToFhirCommand } from './hl7-commands';
 import { processIo, type CliIo } from './io';
 import { mllpSendCommand } from './mllp-send';
+import { replayCommand } from './replay';
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new CommanderError(2, 'wasl.usage', `not a port number: ${value}`);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new InvalidArgumentError(`not a port number: ${value}`);
+  return n;
+}
+
+function milliseconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`not a positive number of milliseconds: ${value}`);
   return n;
 }
 
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  // stdout carries results (JSON) for scripts; log lines go to stderr.
+  logToStderr();
   let exitCode = 0;
   const program = new Command('wasl')
     .description('Wasl healthcare integration engine')
@@ -29,7 +38,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   program
     .command('validate')
     .description('validate channels.yaml: one line per problem as file:line:column path: message')
-    .argument('[file]', 'channels file', 'channels.yaml')
+    .argument('[file]', 'channels file (default: WASL_CHANNELS_FILE, else channels.yaml)', process.env.WASL_CHANNELS_FILE || 'channels.yaml')
     .action((file: string) => {
       exitCode = runValidate(file, io, process.env);
     });
@@ -50,7 +59,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .argument('<file>', 'HL7 file, or - for standard input')
     .option('--host <host>', 'listener host', '127.0.0.1')
     .option('--port <port>', 'listener port', port, Number(process.env.MLLP_PORT) || 2575)
-    .option('--timeout <ms>', 'ACK timeout in milliseconds', (v) => Number(v), 10_000)
+    .option('--timeout <ms>', 'ACK timeout in milliseconds', milliseconds, 10_000)
     .action(async (file: string, opts: { host: string; port: number; timeout: number }) => {
       exitCode = await mllpSendCommand(file, { host: opts.host, port: opts.port, timeoutMs: opts.timeout }, io);
     });
@@ -76,15 +85,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .description("move a queue's dead letters back onto the queue (e.g. adt-to-fhir.dest.fhir)")
     .argument('<queue>', 'queue name')
     .action(async (queue: string) => {
-      const config = configFromEnv();
-      const transport = createTransport({ amqpUrl: config.amqpUrl, dataDir: config.dataDir });
-      await transport.start();
-      try {
-        const replayed = await transport.replayDeadLetters(queue);
-        io.stdout(JSON.stringify({ queue, replayed }) + '\n');
-      } finally {
-        await transport.close();
-      }
+      exitCode = await replayCommand(queue, io);
     });
 
   try {

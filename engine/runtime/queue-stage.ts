@@ -52,11 +52,13 @@ export class QueueStage {
       attempt: 1,
       [CONTENT_TYPE]: contentType,
     };
-    await this.runtime.transport.publish(this.options.queue, body, headers);
     if (this.options.destination) {
+      // Recorded before publishing: the destination may deliver (and record SENT) before the
+      // broker's confirm reaches us, and a late QUEUED must never overwrite SENT.
       await this.runtime.store.update(msg.wasl.messageId, { status: 'QUEUED', destination: this.options.destination });
-      this.runtime.metrics.messages.inc({ channel: this.options.channel, outcome: 'queued' });
     }
+    await this.runtime.transport.publish(this.options.queue, body, headers);
+    if (this.options.destination) this.runtime.metrics.messages.inc({ channel: this.options.channel, outcome: 'queued' });
   }
 
   private async deliver(delivery: Delivery): Promise<void> {

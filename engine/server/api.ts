@@ -11,7 +11,7 @@ export interface ApiOptions {
   runtime: WaslRuntime;
   channels: () => ChannelConfig[];
   ready: () => boolean;
-  mode: 'embedded' | 'production';
+  mode: 'embedded' | 'production' | 'mixed';
   startedAt: Date;
 }
 
@@ -71,6 +71,14 @@ export function apiRouter(options: ApiOptions): express.Router {
           reason: l.reason,
         })),
       });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post('/queues/:queue/replay', async (req, res, next) => {
+    try {
+      res.json({ queue: req.params.queue, replayed: await runtime.transport.replayDeadLetters(req.params.queue) });
     } catch (err) {
       next(err);
     }

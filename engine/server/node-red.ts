@@ -8,6 +8,8 @@ import type http from 'node:http';
 import path from 'node:path';
 import type express from 'express';
 import { logger } from '../../common/logger';
+import type { NodeRedFlow } from '../channels/flow-types';
+import { mergeEditorFlows, readPreviousFlows } from './editor-flows';
 import { compiledNodesDir } from '../paths';
 import type { WaslRuntime } from '../runtime/types';
 
@@ -31,7 +33,7 @@ export interface NodeRedOptions {
   server: http.Server;
   app: express.Express;
   userDir: string;
-  flows: unknown[];
+  flows: NodeRedFlow[];
   runtime: WaslRuntime;
   credentialSecret?: string;
   adminAuth?: Record<string, unknown>;
@@ -41,7 +43,9 @@ export interface NodeRedOptions {
 export async function startNodeRed(options: NodeRedOptions): Promise<EmbeddedNodeRed> {
   const RED = require('node-red') as NodeRedApi;
   fs.mkdirSync(options.userDir, { recursive: true });
-  fs.writeFileSync(path.join(options.userDir, 'flows.json'), JSON.stringify(options.flows, null, 2));
+  const flowsFile = path.join(options.userDir, 'flows.json');
+  const flows = mergeEditorFlows(readPreviousFlows(flowsFile), options.flows);
+  fs.writeFileSync(flowsFile, JSON.stringify(flows, null, 2));
   const log = logger({ stage: 'node-red' });
   const settings: Record<string, unknown> = {
     userDir: options.userDir,

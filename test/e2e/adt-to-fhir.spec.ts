@@ -14,11 +14,11 @@ import { startEngineProcess, tempDir, writeTestChannels, type EngineProcess } fr
 import { fhirSearchAll, identifierValues, waitUntil } from '../support/fhir-counts';
 import { freePort } from '../support/ports';
 import { sendAll, type Outbound } from '../support/sender';
-import { requireService, TEST_AMQP_URL, TEST_DATABASE_URL } from '../support/services';
+import { deleteAmqpQueues, freshPostgresSchema, requireService, TEST_AMQP_URL } from '../support/services';
 
 const MODES = [
-  { name: 'embedded', production: undefined },
-  { name: 'production (PostgreSQL + RabbitMQ)', production: { databaseUrl: TEST_DATABASE_URL, amqpUrl: TEST_AMQP_URL } },
+  { name: 'embedded', production: false },
+  { name: 'production (PostgreSQL + RabbitMQ)', production: true },
 ] as const;
 
 function batch(prefix: string, count: number, patients: number): Outbound[] {
@@ -41,12 +41,21 @@ for (const mode of MODES) {
     let dataDir: string;
     let channelId: string;
     const engines: EngineProcess[] = [];
+    let production: { databaseUrl: string; amqpUrl: string } | undefined;
+    let schema: { drop(): Promise<void> } | undefined;
 
     before(async function () {
       if (mode.production) {
         await requireService(this, 'PostgreSQL');
         await requireService(this, 'RabbitMQ');
+        const fresh = await freshPostgresSchema();
+        schema = fresh;
+        production = { databaseUrl: fresh.url, amqpUrl: TEST_AMQP_URL };
       }
+    });
+
+    after(async () => {
+      await schema?.drop();
     });
 
     beforeEach(async () => {
@@ -58,6 +67,7 @@ for (const mode of MODES) {
     afterEach(async () => {
       for (const e of engines.splice(0)) await e.stop();
       await fhir.close();
+      if (production) await deleteAmqpQueues([`${channelId}.in`, `${channelId}.dest.fhir`, `${channelId}.dest.broken`]);
       fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
@@ -68,7 +78,7 @@ for (const mode of MODES) {
         maxAttempts: options.maxAttempts,
         extraDestinations: options.extraDestinations,
       });
-      const engine = await startEngineProcess({ dataDir, channelsFile, mllpPort: options.mllpPort, production: mode.production });
+      const engine = await startEngineProcess({ dataDir, channelsFile, mllpPort: options.mllpPort, production });
       engines.push(engine);
       return engine;
     }

@@ -32,3 +32,36 @@ export async function requireService(ctx: Mocha.Context, name: 'PostgreSQL' | 'R
   console.warn(`\n  !!! ${name} is not reachable on 127.0.0.1:${port}: SKIPPING "${ctx.test?.parent?.fullTitle()}"\n`);
   ctx.skip();
 }
+
+/** A fresh PostgreSQL schema, and a DATABASE_URL whose search_path points at it. */
+export async function freshPostgresSchema(): Promise<{ url: string; drop(): Promise<void> }> {
+  const { Client } = await import('pg');
+  const schema = `wasl_e2e_${Math.random().toString(16).slice(2, 10)}`;
+  const run = async (sql: string) => {
+    const client = new Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`create schema ${schema}`);
+  const url = new URL(TEST_DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { url: url.toString(), drop: () => run(`drop schema if exists ${schema} cascade`) };
+}
+
+/** Deletes a work queue with its dead-letter and delay queues (what AmqpTransport declares). */
+export async function deleteAmqpQueues(queues: string[]): Promise<void> {
+  const amqp = await import('amqplib');
+  const { topologyQueues } = await import('../../engine/transport/amqp-topology');
+  const connection = await amqp.connect(TEST_AMQP_URL);
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of queues) for (const q of topologyQueues(queue)) await channel.deleteQueue(q);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}

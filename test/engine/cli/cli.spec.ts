@@ -94,11 +94,12 @@ describe('engine/cli', () => {
       assert.equal(r.out(), '');
     });
 
-    // Pending: engine/cli/index.ts `port()` throws a bare CommanderError, which commander does not
-    // print, so `--port seventy` exits 2 in silence. Commander's InvalidArgumentError is printed.
-    it.skip('says why a bad option value is refused', async () => {
+    it('says why a bad option value is refused', async () => {
       const r = await run(['mllp-send', ADT_A01, '--port', 'seventy']);
       assert.match(r.err(), /not a port number: seventy/);
+      const t = await run(['mllp-send', ADT_A01, '--timeout', 'abc']);
+      assert.equal(t.code, 2);
+      assert.match(t.err(), /not a positive number of milliseconds: abc/);
     });
 
     it('exits 0 for --help and lists the commands on stdout', async () => {
