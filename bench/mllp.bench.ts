@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { startEchoServer } from '../connectors/mllp/echo-server';
 import { adtMessage } from '../test/support/adt';
-import type { EngineProcess } from './mllp/engine-process';
+import type { EngineProcess } from '../test/support/engine-process';
 import { benchEngine, type EngineBench, type Plan } from './mllp/engine';
 import { runLoad, type LoadResult } from './mllp/load';
 import { startFhirStub } from './mllp/fhir-stub';

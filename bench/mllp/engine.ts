@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { adtMessage } from '../../test/support/adt';
-import { startEngineProcess, tempDir, writeTestChannels, type EngineProcess } from './engine-process';
+import { startEngineProcess, tempDir, writeTestChannels, type EngineProcess } from '../../test/support/engine-process';
 import { checkAck, runLoad, type LoadResult } from './load';
 
 export interface Plan {

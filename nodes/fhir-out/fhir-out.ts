@@ -10,7 +10,7 @@ import { logger } from '../../common/logger';
 import { isWaslMsg, type WaslMsg } from '../../engine/runtime/wasl-msg';
 import { getRuntime } from '../shared/runtime';
 import { failMessage } from '../shared/settle';
-import { clearStatus, setStatus } from '../shared/status';
+import { clearStatus, throttledStatus } from '../shared/status';
 
 interface FhirOutDef extends NodeDef {
   channel: string;
@@ -33,7 +33,8 @@ export = function register(RED: NodeAPI): void {
       logger: logger({ channel, stage: `dest.${destinationName}`, nodeId: node.id }),
     });
     let sent = 0;
-    setStatus(node, 'idle', destinationName);
+    const status = throttledStatus(node);
+    status.set('idle', destinationName);
 
     node.on('input', (msg, send, done) => {
       if (!isWaslMsg(msg)) {
@@ -41,7 +42,7 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       const m = msg as unknown as WaslMsg;
-      setStatus(node, 'sending', RED._('fhir-out.status.sending'));
+      status.set('sending', RED._('fhir-out.status.sending'));
       const started = process.hrtime.bigint();
       const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
       const deliver = async (): Promise<void> => {
@@ -51,7 +52,7 @@ export = function register(RED: NodeAPI): void {
         } catch (err) {
           const e = failMessage(runtime, m, err, done);
           runtime.metrics.destinationLatency.observe({ channel, destination: destinationName, result: e.kind }, seconds());
-          setStatus(node, e.kind === 'transient' ? 'retrying' : 'rejected', RED._(`fhir-out.status.${e.kind}`));
+          status.set(e.kind === 'transient' ? 'retrying' : 'rejected', RED._(`fhir-out.status.${e.kind}`));
           return;
         }
         runtime.metrics.destinationLatency.observe({ channel, destination: destinationName, result: 'ok' }, seconds());
@@ -69,7 +70,7 @@ export = function register(RED: NodeAPI): void {
         }
         runtime.metrics.messages.inc({ channel, outcome: 'sent' });
         sent += 1;
-        setStatus(node, 'ok', `${sent}`);
+        status.set('ok', `${sent}`);
         runtime.receipts.complete(m.wasl.receipt);
         m.payload = result.bundle;
         send(m as never);
@@ -81,6 +82,7 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       Promise.resolve(client.close()).then(
         () => {
+          status.cancel();
           clearStatus(node);
           done();
         },

@@ -8,7 +8,7 @@ import { isWaslMsg, type WaslMsg } from '../../engine/runtime/wasl-msg';
 import { hl7Of } from '../shared/hl7';
 import { getRuntime } from '../shared/runtime';
 import { failMessage } from '../shared/settle';
-import { setStatus } from '../shared/status';
+import { throttledStatus } from '../shared/status';
 
 interface FilterDef extends NodeDef {
   channel: string;
@@ -22,6 +22,7 @@ export = function register(RED: NodeAPI): void {
     const runtime = getRuntime(RED);
     const rules: FieldRule[] = typeof config.rules === 'string' ? JSON.parse(config.rules || '[]') : config.rules ?? [];
     let passed = 0;
+    const status = throttledStatus(node);
     let filtered = 0;
 
     node.on('input', (msg, send, done) => {
@@ -34,18 +35,18 @@ export = function register(RED: NodeAPI): void {
         const hl7 = hl7Of(m);
         if (evaluateRules(rules, (path) => hl7.get(path))) {
           passed += 1;
-          setStatus(node, 'ok', `${passed} / ${filtered}`);
+          status.set('ok', `${passed} / ${filtered}`);
           send(m as never);
           done();
           return;
         }
       } catch (err) {
-        setStatus(node, 'rejected', RED._('filter.status.error'));
+        status.set('rejected', RED._('filter.status.error'));
         failMessage(runtime, m, err, done);
         return;
       }
       filtered += 1;
-      setStatus(node, 'ok', `${passed} / ${filtered}`);
+      status.set('ok', `${passed} / ${filtered}`);
       runtime.store.update(m.wasl.messageId, { status: 'FILTERED' }).then(
         () => {
           runtime.receipts.complete(m.wasl.receipt, 'FILTERED');
@@ -54,6 +55,8 @@ export = function register(RED: NodeAPI): void {
         (err) => failMessage(runtime, m, err, done),
       );
     });
+
+    node.on('close', () => status.cancel());
   }
   RED.nodes.registerType('wasl-filter', FilterNode);
 };

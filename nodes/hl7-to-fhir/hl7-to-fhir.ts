@@ -11,7 +11,7 @@ import { isWaslMsg, type WaslMsg } from '../../engine/runtime/wasl-msg';
 import { hl7Of } from '../shared/hl7';
 import { getRuntime } from '../shared/runtime';
 import { failMessage } from '../shared/settle';
-import { setStatus } from '../shared/status';
+import { throttledStatus } from '../shared/status';
 
 interface Hl7ToFhirDef extends NodeDef {
   channel: string;
@@ -24,6 +24,7 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const runtime = getRuntime(RED);
     let count = 0;
+    const status = throttledStatus(node);
 
     node.on('input', (msg, send, done) => {
       if (!isWaslMsg(msg)) {
@@ -42,7 +43,7 @@ export = function register(RED: NodeAPI): void {
           });
         }
       } catch (err) {
-        setStatus(node, 'rejected', RED._('hl7-to-fhir.status.rejected'));
+        status.set('rejected', RED._('hl7-to-fhir.status.rejected'));
         // The queue stage that delivered the message records the error and dead-letters it.
         failMessage(runtime, m, err, done);
         return;
@@ -51,13 +52,15 @@ export = function register(RED: NodeAPI): void {
       runtime.store.update(m.wasl.messageId, { status: 'TRANSFORMED', transformed: JSON.stringify(bundle) }).then(
         () => {
           count += 1;
-          setStatus(node, 'ok', `${count}`);
+          status.set('ok', `${count}`);
           send(m as never);
           done();
         },
         (err) => failMessage(runtime, m, err, done),
       );
     });
+
+    node.on('close', () => status.cancel());
   }
   RED.nodes.registerType('wasl-hl7-to-fhir', Hl7ToFhirNode);
 };

@@ -7,7 +7,7 @@ import { logger } from '../../common/logger';
 import { MllpServer } from '../../connectors/mllp/server';
 import { Hl7Intake } from '../../engine/runtime/hl7-intake';
 import { getRuntime } from '../shared/runtime';
-import { clearStatus, setStatus } from '../shared/status';
+import { clearStatus, setStatus, throttledStatus } from '../shared/status';
 
 interface MllpInDef extends NodeDef {
   channel: string;
@@ -35,6 +35,7 @@ export = function register(RED: NodeAPI): void {
       submit: (msg) => node.send(msg),
     });
     let received = 0;
+    const status = throttledStatus(node);
     const maxMessageBytes = Number(config.maxMessageBytes) || 16 * 1024 * 1024;
     const server = new MllpServer({
       port: Number(config.port),
@@ -45,7 +46,7 @@ export = function register(RED: NodeAPI): void {
       handler: async (frame) => {
         const ack = await intake.handle(frame);
         received += 1;
-        setStatus(node, 'ok', `${received}`);
+        status.set('ok', `${received}`);
         return ack;
       },
     });
@@ -71,6 +72,7 @@ export = function register(RED: NodeAPI): void {
       runtime.channelHealth.set(channel, { state: 'stopped' });
       server.close().then(
         () => {
+          status.cancel();
           clearStatus(node);
           done();
         },

@@ -7,10 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { projectRoot } from '../../engine/paths';
 import { freePort } from './ports';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const MAIN = path.join(ROOT, 'dist', 'engine', 'main.js');
+const MAIN = path.join(projectRoot(), 'dist', 'engine', 'main.js');
 
 export interface EngineProcess {
   port: number;
