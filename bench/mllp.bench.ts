@@ -68,11 +68,12 @@ async function main(): Promise<number> {
   const tag = randomBytes(4).toString('hex').slice(0, 6);
   const profileDir = process.env.BENCH_MLLP_PROFILE_DIR || undefined;
   const stub = fhirMode === 'stub' ? await startFhirStub() : undefined;
-  const engineRun: EngineRun = (mode, production) =>
+  const engineRun: EngineRun = (mode, production, split) =>
     benchEngine({
       mode,
       production,
-      channelId: `bench-${tag}${mode[0]}`,
+      split,
+      channelId: `bench-${tag}${split ? 's' : mode[0]}`,
       fhirUrl: stub?.url ?? 'builtin',
       plan,
       profileDir,
@@ -88,7 +89,11 @@ async function main(): Promise<number> {
   }
 }
 
-type EngineRun = (mode: 'embedded' | 'production', production?: { databaseUrl: string; amqpUrl: string }) => Promise<EngineBench>;
+type EngineRun = (
+  mode: 'embedded' | 'production',
+  production?: { databaseUrl: string; amqpUrl: string },
+  split?: boolean,
+) => Promise<EngineBench>;
 
 /** Baseline, then each engine mode; prints the report and returns the exit code. */
 async function engines(tag: string, engineRun: EngineRun): Promise<number> {
@@ -99,23 +104,29 @@ async function engines(tag: string, engineRun: EngineRun): Promise<number> {
   if (embedded.startError) log(`  embedded engine did not start:\n${embedded.startError}`);
 
   let production: EngineBench | { skipped: string };
+  let split: EngineBench | { skipped: string };
   const services = await prepareProduction(tag);
   if ('skipped' in services) {
     log(`  production skipped: ${services.skipped}`);
     production = services;
+    split = services;
   } else {
     try {
       production = await engineRun('production', services);
       if (production.startError) log(`  production engine did not start:\n${production.startError}`);
+      split = await engineRun('production', services, true);
+      if (split.startError) log(`  production split engines did not start:\n${split.startError}`);
     } finally {
       await services.cleanup(`bench-${tag}p`, ['fhir']);
+      await services.cleanup(`bench-${tag}s`, ['fhir']);
     }
   }
 
-  const results = { embedded, production, baseline: base, fhir: fhirMode };
+  const results = { embedded, production, split, baseline: base, fhir: fhirMode };
   process.stdout.write(`\n${table(results)}\n`);
   process.stdout.write(`${JSON.stringify(summary(results))}\n`);
-  const failedToStart = embedded.startError || ('startError' in production && production.startError);
+  const failedToStart =
+    embedded.startError || ('startError' in production && production.startError) || ('startError' in split && split.startError);
   return failedToStart ? 1 : 0;
 }
 

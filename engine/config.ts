@@ -20,6 +20,7 @@ export interface EngineConfig {
   secretKey?: string;
   adminUser?: string;
   adminPassword?: string;
+  role: 'all' | 'intake' | 'worker';
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -28,6 +29,12 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0-65535), got '${raw}'`);
   return n;
+}
+
+function roleFrom(raw: string | undefined): EngineConfig['role'] {
+  if (raw === undefined || raw === '' || raw === 'all') return 'all';
+  if (raw === 'intake' || raw === 'worker') return raw;
+  throw new Error(`WASL_ROLE must be all, intake or worker, got '${raw}'`);
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EngineConfig {
@@ -44,5 +51,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EngineConfi
     secretKey: env.WASL_SECRET_KEY || undefined,
     adminUser: env.WASL_ADMIN_USER || undefined,
     adminPassword: env.WASL_ADMIN_PASSWORD || undefined,
+    role: roleFrom(env.WASL_ROLE),
   };
 }

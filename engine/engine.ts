@@ -27,6 +27,7 @@ import { validateFhir } from '../transformers/fhir/validate';
 export type EngineMode = 'embedded' | 'production' | 'mixed';
 
 export interface RunningEngine {
+  role: EngineConfig['role'];
   port: number;
   mllpPort: number;
   mode: EngineMode;
@@ -71,7 +72,11 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   const port = (server.address() as { port: number }).port;
 
   const metrics = new EngineMetrics();
+  if (config.role !== 'all' && mode === 'embedded') {
+    throw new Error(`WASL_ROLE=${config.role} needs DATABASE_URL and AMQP_URL: the embedded store and queue belong to one process`);
+  }
   const runtime: WaslRuntime = {
+    role: config.role,
     transport,
     store,
     receipts: new Receipts(),
@@ -109,14 +114,15 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   }
   // Node-RED has started the flows, but listeners bind asynchronously: "running" must mean a
   // sender can connect.
-  await waitForSources(runtime, channels, 15_000);
+  if (config.role !== 'worker') await waitForSources(runtime, channels, 15_000);
   ready = true;
-  log.info('engine started', { port, mode, channels: channels.length });
+  log.info('engine started', { port, mode, role: config.role, channels: channels.length });
 
   let closing: Promise<void> | undefined;
   return {
     port,
     mllpPort: config.mllpPort,
+    role: config.role,
     mode,
     runtimeParts: `${store.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} + ${transport.kind === 'amqp' ? 'RabbitMQ' : 'embedded queue'}`,
     channels,

@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const engine = await startEngine(config);
   const base = `http://localhost:${engine.port}`;
   const lines = [
-    `Wasl is running (${engine.mode} mode: ${engine.runtimeParts})`,
+    `Wasl is running (${engine.mode} mode: ${engine.runtimeParts}${engine.role === 'all' ? '' : `, role ${engine.role}`})`,
     `  ops pages    ${base}/`,
     `  flow editor  ${base}/editor`,
     `  API          ${base}/api/v1/health  ${base}/api/v1/channels`,

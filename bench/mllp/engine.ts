@@ -39,6 +39,8 @@ export interface EngineBench {
 
 export interface EngineBenchOptions {
   mode: 'embedded' | 'production';
+  /** Production only: an intake process takes the load, a separate worker process does the stages. */
+  split?: boolean;
   production?: { databaseUrl: string; amqpUrl: string };
   channelId: string;
   /** `builtin` (the engine's own demo FHIR server) or the URL of another FHIR server. */
@@ -53,19 +55,27 @@ export interface EngineBenchOptions {
 
 export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
   const dataDir = tempDir(`bench-${o.mode}`);
+  const workerDir = tempDir(`bench-${o.mode}-worker`);
   let engine: EngineProcess | undefined;
+  let worker: EngineProcess | undefined;
   try {
     const channelsFile = writeTestChannels(dataDir, { id: o.channelId, fhirUrl: o.fhirUrl });
     try {
+      // Node refuses --cpu-prof in NODE_OPTIONS: a preload profiles through the inspector.
+      const profile: Record<string, string> = o.profileDir
+        ? { NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-profile.js')}`, BENCH_MLLP_PROFILE_DIR: o.profileDir }
+        : {};
       engine = await startEngineProcess({
         dataDir,
         channelsFile,
         production: o.production,
-        // Node refuses --cpu-prof in NODE_OPTIONS: a preload profiles through the inspector.
-        env: o.profileDir
-          ? { NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-profile.js')}`, BENCH_MLLP_PROFILE_DIR: o.profileDir }
-          : undefined,
+        env: { ...profile, ...(o.split ? { WASL_ROLE: 'intake' } : {}) },
       });
+      if (o.split) {
+        o.onStarted(engine);
+        worker = await startEngineProcess({ dataDir: workerDir, channelsFile, production: o.production, env: { ...profile, WASL_ROLE: 'worker' } });
+        o.onStarted(worker);
+      }
     } catch (err) {
       // The engine's own output says why; keep only its tail (it logs ids and codes, no PHI).
       return { startError: (err as Error).message.slice(0, 2000) };
@@ -88,12 +98,12 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
           },
           check: checkAck,
         });
-      o.log(`  ${o.mode} c${connections}: warm-up ${o.plan.warmup} messages`);
+      o.log(`  ${o.mode}${o.split ? ' split' : ''} c${connections}: warm-up ${o.plan.warmup} messages`);
       const warm = await load('w', o.plan.warmup, o.plan.warmupMaxS * 1000);
       if (warm.failed) o.log(`    warm-up: ${warm.failed} failed ACKs (first: ${warm.failures[0]?.reason})`);
       await drain(running, o.channelId, o.plan.drainTimeoutS);
 
-      o.log(`  ${o.mode} c${connections}: measuring (${o.plan.messages} messages or ${o.plan.seconds} s)`);
+      o.log(`  ${o.mode}${o.split ? ' split' : ''} c${connections}: measuring (${o.plan.messages} messages or ${o.plan.seconds} s)`);
       const measured = await load('m', o.plan.messages, o.plan.seconds * 1000);
       const backlog = await pending(running, o.channelId).catch(() => null);
       const drainS = await drain(running, o.channelId, o.plan.drainTimeoutS);
@@ -102,7 +112,9 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
     return result;
   } finally {
     await engine?.stop();
+    await worker?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(workerDir, { recursive: true, force: true });
   }
 }
 

@@ -11,6 +11,8 @@ export const TARGETS = { production_c1_msgs_per_s: 1000, production_c8_msgs_per_
 export interface BenchResults {
   embedded: EngineBench;
   production: EngineBench | { skipped: string };
+  /** Production with one intake process (WASL_ROLE=intake) and one worker (WASL_ROLE=worker). */
+  split: EngineBench | { skipped: string };
   baseline: { c1: LoadResult; c8: LoadResult };
   /** Which FHIR destination the channel wrote to. */
   fhir: 'builtin' | 'stub';
@@ -47,6 +49,7 @@ export function summary(r: BenchResults): Record<string, unknown> {
     fhir_destination: r.fhir,
     embedded: engineFigures(r.embedded),
     production: engineFigures(r.production),
+    production_split: engineFigures(r.split),
     baseline: {
       c1_msgs_per_s: round(r.baseline.c1.msgsPerS),
       c1_p50_ms: round(r.baseline.c1.p50Ms, 3),
@@ -60,6 +63,8 @@ export function summary(r: BenchResults): Record<string, unknown> {
       embedded_c8: ratio(r.embedded.c8, r.baseline.c8),
       production_c1: ratio(prod?.c1, r.baseline.c1),
       production_c8: ratio(prod?.c8, r.baseline.c8),
+      production_split_c1: ratio('skipped' in r.split ? undefined : r.split.c1, r.baseline.c1),
+      production_split_c8: ratio('skipped' in r.split ? undefined : r.split.c8, r.baseline.c8),
     },
     targets: TARGETS,
   };
@@ -93,7 +98,7 @@ export function table(r: BenchResults): string {
     row('baseline', 1, r.baseline.c1, r.baseline.c1),
     row('baseline', 8, r.baseline.c8, r.baseline.c8),
   ];
-  for (const mode of ['embedded', 'production'] as const) {
+  for (const mode of ['embedded', 'production', 'split'] as const) {
     const e = r[mode];
     const base = r.baseline;
     if ('skipped' in e) {
@@ -109,9 +114,11 @@ export function table(r: BenchResults): string {
     `FHIR destination: ${r.fhir === 'builtin' ? "the engine's built-in demo FHIR server" : 'a no-op stub (BENCH_MLLP_FHIR=stub)'}`,
     'ratio = msgs/s / baseline msgs/s at the same connection count; backlog = ACKed but not yet sent',
     'to the FHIR destination when the load stopped; drain = seconds until it was.',
+    'split = production with one intake process (WASL_ROLE=intake: listen, store, queue, ACK) and one',
+    'worker process (WASL_ROLE=worker: the stages after the queue) on the same PostgreSQL + RabbitMQ.',
     `targets (production): c1 ${TARGETS.production_c1_msgs_per_s} msgs/s, c8 ${TARGETS.production_c8_msgs_per_s} msgs/s`,
   );
-  for (const mode of ['embedded', 'production'] as const) {
+  for (const mode of ['embedded', 'production', 'split'] as const) {
     const e = r[mode];
     if ('skipped' in e) continue;
     for (const c of ['c1', 'c8'] as const) {

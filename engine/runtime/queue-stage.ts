@@ -38,7 +38,8 @@ export class QueueStage {
 
   async start(): Promise<void> {
     await this.runtime.transport.assertQueue(this.options.queue);
-    if (this.closed) return;
+    // An intake-only process publishes to its queues but leaves consuming to the workers.
+    if (this.closed || this.runtime.role === 'intake') return;
     this.consumer = await this.runtime.transport.consume(this.options.queue, (d) => this.deliver(d), { prefetch: this.options.prefetch });
   }
 

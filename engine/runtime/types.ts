@@ -13,7 +13,16 @@ export interface ChannelHealth {
   lastError?: { code: string; message: string; at: string };
 }
 
+/**
+ * What this process does (WASL_ROLE). `all`: sources and stage consumers. `intake`: only the
+ * sources (listen, store, queue, ACK). `worker`: only the stage consumers. Several processes on
+ * the same PostgreSQL + RabbitMQ share the work; intake and workers no longer compete for one
+ * event loop. Embedded mode is one process, so it always runs `all`.
+ */
+export type EngineRole = 'all' | 'intake' | 'worker';
+
 export interface WaslRuntime {
+  role: EngineRole;
   transport: Transport;
   store: MessageStore;
   receipts: Receipts;

@@ -50,6 +50,11 @@ export = function register(RED: NodeAPI): void {
         return ack;
       },
     });
+    if (runtime.role === 'worker') {
+      // Worker processes leave the listening to the intake processes.
+      setStatus(node, 'idle', RED._('mllp-in.status.worker'));
+      return;
+    }
     runtime.channelHealth.set(channel, { state: 'starting' });
     setStatus(node, 'connecting', RED._('mllp-in.status.starting'));
     server.listen().then(

@@ -213,6 +213,26 @@ for (const mode of MODES) {
       }
     });
 
+    // Embedded mode is one process by design: the split exists only with PostgreSQL + RabbitMQ.
+    if (mode.production) it('splits the work between an intake process and a worker process (WASL_ROLE)', async () => {
+      assert.ok(production);
+      const channelsFile = writeTestChannels(dataDir, { id: channelId, fhirUrl: fhir.url });
+      const intake = await startEngineProcess({ dataDir, channelsFile, production, env: { WASL_ROLE: 'intake' } });
+      engines.push(intake);
+      const messages = batch('S', 200, 50);
+      const { acks } = await sendAll(intake.mllpPort, messages, { connections: 4 });
+      for (const m of messages) assert.equal(acks.get(m.controlId)?.code, 'AA');
+      // Nothing consumes yet: the intake process only listens, stores and queues.
+      assert.equal((await channelQueues(intake))[`${channelId}.in`].ready, 200);
+      assert.equal((await fhirSearchAll(fhir.url, 'Encounter')).length, 0);
+
+      const worker = await startEngineProcess({ dataDir: tempDir('e2e-worker'), channelsFile, production, env: { WASL_ROLE: 'worker' } });
+      engines.push(worker);
+      assert.match(worker.output(), /role worker/);
+      await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length === 200, 'the worker to deliver all 200');
+      assert.equal((await fhirSearchAll(fhir.url, 'Patient')).length, 50);
+    });
+
     it('rejects the invalid HL7 fixtures with AR and an ERR segment, survives garbage, and logs no PHI', async () => {
       const engine = await start();
       const fixtureDir = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'hl7v2');

@@ -87,6 +87,7 @@ describe('nodes: a channel made of Wasl nodes', function () {
       dataDir,
       mllpPort: await freePort(),
       runtime: {
+        role: 'all',
         store,
         transport,
         receipts: new Receipts(),
