@@ -105,7 +105,7 @@ async function engines(tag: string, engineRun: EngineRun): Promise<number> {
 
   let production: EngineBench | { skipped: string };
   let split: EngineBench | { skipped: string };
-  const services = await prepareProduction(tag);
+  const services = await prepareProduction();
   if ('skipped' in services) {
     log(`  production skipped: ${services.skipped}`);
     production = services;
@@ -119,6 +119,7 @@ async function engines(tag: string, engineRun: EngineRun): Promise<number> {
     } finally {
       await services.cleanup(`bench-${tag}p`, ['fhir']);
       await services.cleanup(`bench-${tag}s`, ['fhir']);
+      await services.drop();
     }
   }
 

@@ -31,6 +31,8 @@ export interface RunningEngine {
   port: number;
   mllpPort: number;
   mode: EngineMode;
+  /** Channels whose source could not start (e.g. the MLLP port is taken), for the banner. */
+  failedSources: Array<{ channel: string; code: string }>;
   /** e.g. `SQLite + embedded queue`, for the start-up banner. */
   runtimeParts: string;
   channels: ChannelConfig[];
@@ -123,6 +125,7 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     port,
     mllpPort: config.mllpPort,
     role: config.role,
+    failedSources: [...runtime.channelHealth].filter(([, h]) => h.state === 'error').map(([channel, h]) => ({ channel, code: h.lastError?.code ?? 'UNKNOWN' })),
     mode,
     runtimeParts: `${store.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} + ${transport.kind === 'amqp' ? 'RabbitMQ' : 'embedded queue'}`,
     channels,

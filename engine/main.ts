@@ -15,11 +15,14 @@ async function main(): Promise<void> {
     `  flow editor  ${base}/editor`,
     `  API          ${base}/api/v1/health  ${base}/api/v1/channels`,
     `  metrics      ${base}/metrics`,
-    `  demo FHIR    ${base}/fhir/R4`,
+    `  demo FHIR    ${base}/fhir/R4  (e.g. ${base}/fhir/R4/metadata, ${base}/fhir/R4/Patient)`,
     ...engine.channels.map((c) => `  channel      ${c.id}${c.source.type === 'mllp' ? ` (MLLP port ${c.source.port})` : ''}`),
     `  data         ${config.dataDir}`,
     `Send the sample: ./bin/wasl mllp-send ../shared/fixtures/hl7v2/mscvt_ADT-A01-01.hl7 --port ${engine.mllpPort}`,
   ];
+  for (const failed of engine.failedSources) {
+    lines.push(`WARNING: channel ${failed.channel} is not receiving: its source could not start (${failed.code}); see /api/v1/channels`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
 
   let stopping = false;

@@ -24,7 +24,9 @@ export interface CompileOptions {
 }
 
 /** Layout: node centres, in editor pixels. */
-const LAYOUT = { x0: 140, dx: 220, y0: 80, dy: 80 };
+// Two rows so a whole channel fits an editor at ~1400 px: intake and transformation on the first,
+// router and destinations (one row each) below, both read left to right.
+const LAYOUT = { x0: 140, dx: 200, y0: 80, dy: 100 };
 
 /** What a stage contributes before ids, positions and wires are known. */
 interface Stage {
@@ -89,15 +91,15 @@ export function compileChannel(channel: ChannelConfig, opts: CompileOptions = {}
   };
 
   const nodes: NodeRedNode[] = chain.map((stage, i) => place(stage, i, 0, [[id(chain[i + 1]?.role ?? router.role)]]));
-  const routerColumn = chain.length;
-  nodes.push(place(router, routerColumn, 0, routes.map((r) => [id(destQueueRole(r.destination))])));
+  const routerColumn = 1;
+  nodes.push(place(router, routerColumn, 1, routes.map((r) => [id(destQueueRole(r.destination))])));
   destinationNames.forEach((name, row) => {
     const dest = channel.destinations[name];
     const out = destinationStage(channel.id, name, dest, opts);
     const queue = queueStage(channel.id, destQueueRole(name), `${channel.id}.dest.${name}`, dest.prefetch, dest.retry);
-    nodes.push(place(queue, routerColumn + 1, row, [[id(out.role)]]));
+    nodes.push(place(queue, routerColumn + 1, row + 1, [[id(out.role)]]));
     // The result port is left open: the node settles the message itself; flows may tap it later.
-    nodes.push(place(out, routerColumn + 2, row, [[]]));
+    nodes.push(place(out, routerColumn + 2, row + 1, [[]]));
   });
   return [tab, ...nodes];
 }

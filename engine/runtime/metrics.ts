@@ -45,6 +45,6 @@ export class EngineMetrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'wasl_process_' });
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'wasl_' });
   }
 }

@@ -5,6 +5,7 @@
 import express from 'express';
 import type { ChannelConfig } from '../channels/load';
 import type { WaslRuntime } from '../runtime/types';
+import type { MessageStatus } from '../store/types';
 import type { QueueDepth } from '../transport/types';
 
 export interface ApiOptions {
@@ -21,8 +22,12 @@ export function apiRouter(options: ApiOptions): express.Router {
 
   router.get('/health', (_req, res) => {
     const ready = options.ready();
+    // The process serves, but a channel that cannot receive is not fine: say which, keep 200
+    // (restarting the process would not free a port another program holds).
+    const failed = [...runtime.channelHealth].filter(([, h]) => h.state === 'error').map(([id, h]) => ({ channel: id, error: h.lastError?.code }));
     res.status(ready ? 200 : 503).json({
-      status: ready ? 'ok' : 'starting',
+      status: !ready ? 'starting' : failed.length ? 'degraded' : 'ok',
+      ...(failed.length ? { failedChannels: failed } : {}),
       mode: options.mode,
       store: runtime.store.dialect,
       transport: runtime.transport.kind,
@@ -125,8 +130,39 @@ export function apiRouter(options: ApiOptions): express.Router {
     }
   });
 
-  // JSON errors, never an HTML stack trace.
-  router.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+  // Message metadata, newest first, to find an id (content is not served: it holds PHI).
+  router.get('/messages', async (req, res, next) => {
+    try {
+      const status = typeof req.query.status === 'string' ? (req.query.status.toUpperCase() as MessageStatus) : undefined;
+      const messages = await runtime.store.list({
+        channel: typeof req.query.channel === 'string' ? req.query.channel : undefined,
+        status,
+        limit: Math.min(Math.max(Number(req.query.limit) || 50, 1), 500),
+        beforeId: typeof req.query.before === 'string' ? req.query.before : undefined,
+      });
+      res.json({
+        messages: messages.map((m) => ({
+          id: m.id,
+          channel: m.channel,
+          correlationId: m.correlationId,
+          controlId: m.controlId,
+          messageType: m.messageType,
+          status: m.status,
+          attempts: m.attempts,
+          receivedAt: m.receivedAt,
+        })),
+      });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // JSON errors, never an HTML stack trace. An unknown queue is a 404, not a server fault.
+  router.use((err: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    if (err.code === 'INTEGRATION_QUEUE_NOT_FOUND' || /never declared|NOT_FOUND/.test(`${err.code} ${err.message}`)) {
+      res.status(404).json({ error: 'no such queue' });
+      return;
+    }
     res.status(500).json({ error: err.message });
   });
 

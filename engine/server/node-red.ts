@@ -60,6 +60,9 @@ export async function startNodeRed(options: NodeRedOptions): Promise<EmbeddedNod
     waslRuntime: options.runtime,
     editorTheme: { projects: { enabled: false }, tours: false, header: { title: 'Wasl' }, page: { title: 'Wasl' } },
     externalModules: { palette: { allowInstall: false } },
+    // A healthcare engine does not phone home, and a first visit should not open with a consent prompt.
+    telemetry: { enabled: false, updateNotification: false },
+    paletteCategories: ['Wasl', 'subflows', 'common', 'function', 'network', 'sequence', 'parser', 'storage'],
     logging: {
       console: { level: 'off' },
       wasl: {

@@ -17,7 +17,7 @@ import { logger } from '../../common/logger';
 import { encodeContent } from './content-codec';
 import { GroupCommit } from './group-commit';
 import { migrateLatest } from './migrations';
-import { receiveOnSqlite, receiveRow, receiveWithKnex } from './receive';
+import { receiveOnPostgres, receiveOnSqlite, receiveRow } from './receive';
 import {
   encodeError,
   toDbTime,
@@ -147,7 +147,7 @@ export class KnexMessageStore implements MessageStore {
 
   async receive(message: NewMessage): Promise<ReceiveResult> {
     const row = receiveRow(message, toDbTime(this.dialect, new Date()));
-    return this.dialect === 'sqlite' ? receiveOnSqlite(this.knex, row) : receiveWithKnex(this.knex, row);
+    return this.dialect === 'sqlite' ? receiveOnSqlite(this.knex, row) : receiveOnPostgres(this.knex, row);
   }
 
   markAccepted(id: string): Promise<void> {

@@ -69,7 +69,8 @@ export = function register(RED: NodeAPI): void {
           lastError: { code: err.code ?? 'LISTEN_FAILED', message: err.message, at: new Date().toISOString() },
         });
         setStatus(node, 'down', RED._('mllp-in.status.listenFailed'));
-        node.error(`MLLP listener could not start on port ${config.port}: ${err.message}`);
+        const why = /EADDRINUSE/.test(`${err.code} ${err.message}`) ? 'the port is already in use' : err.message;
+        node.error(`MLLP listener could not start on port ${config.port}: ${why}`);
       },
     );
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import winston from 'winston';
 import type { Logger } from '../../../common/logger';
-import type { Delivery, DeliveryHandler, MessageHeaders, Transport } from '../../../engine/transport/types';
+import type { Delivery, DeliveryHandler, MessageHeaders, QueueDepth, Transport } from '../../../engine/transport/types';
 
 export interface ContractTarget {
   /** A new, not yet started transport. */
@@ -84,7 +84,7 @@ export function transportContract(target: () => ContractTarget): void {
     }
     assert.equal(seen.size, n);
     await consumer.cancel();
-    assert.deepEqual(await transport.depth(q), { ready: 0, delayed: 0, dead: 0 });
+    assert.deepEqual(await eventuallyDepth(transport, q, { ready: 0, delayed: 0, dead: 0 }), { ready: 0, delayed: 0, dead: 0 });
   });
 
   it('preserves body bytes and headers exactly', async () => {
@@ -128,7 +128,7 @@ export function transportContract(target: () => ContractTarget): void {
     assert.deepEqual(third.headers, { ...headers, attempt: 3, 'x-wasl-last-error': 'again' });
     await third.ack();
     await third.ack(); // a second settle is ignored
-    assert.deepEqual(await transport.depth(q), { ready: 0, delayed: 0, dead: 0 });
+    assert.deepEqual(await eventuallyDepth(transport, q, { ready: 0, delayed: 0, dead: 0 }), { ready: 0, delayed: 0, dead: 0 });
   });
 
   it('deadLetter moves the message to the DLQ with its reason', async () => {
@@ -139,7 +139,7 @@ export function transportContract(target: () => ContractTarget): void {
     const inbox = new Inbox();
     await transport.consume(q, inbox.handler);
     await (await inbox.next()).deadLetter('VALIDATION_PID: PID-7 invalid');
-    assert.deepEqual(await transport.depth(q), { ready: 0, delayed: 0, dead: 1 });
+    assert.deepEqual(await eventuallyDepth(transport, q, { ready: 0, delayed: 0, dead: 1 }), { ready: 0, delayed: 0, dead: 1 });
     const [letter] = await transport.peekDeadLetters(q, 10);
     assert.equal(letter.reason, 'VALIDATION_PID: PID-7 invalid');
     assert.equal(letter.body.toString(), 'bad');
@@ -150,17 +150,17 @@ export function transportContract(target: () => ContractTarget): void {
     const q = queue();
     await transport.assertQueue(q);
     for (let i = 0; i < 4; i++) await transport.publish(q, Buffer.from(`m${i}`), headersFor(i));
-    assert.deepEqual(await transport.depth(q), { ready: 4, delayed: 0, dead: 0 });
+    assert.deepEqual(await eventuallyDepth(transport, q, { ready: 4, delayed: 0, dead: 0 }), { ready: 4, delayed: 0, dead: 0 });
     const inbox = new Inbox();
     await transport.consume(q, inbox.handler, { prefetch: 3 });
     const [a, b, c] = await inbox.take(3);
     await a.deadLetter('dead');
     await b.retry(60_000, 'later');
     // c stays in flight (unacked); the fourth waits in the queue.
-    assert.deepEqual(await transport.depth(q), { ready: 2, delayed: 1, dead: 1 });
+    assert.deepEqual(await eventuallyDepth(transport, q, { ready: 2, delayed: 1, dead: 1 }), { ready: 2, delayed: 1, dead: 1 });
     await c.ack();
     await (await inbox.next()).ack();
-    assert.deepEqual(await transport.depth(q), { ready: 0, delayed: 1, dead: 1 });
+    assert.deepEqual(await eventuallyDepth(transport, q, { ready: 0, delayed: 1, dead: 1 }), { ready: 0, delayed: 1, dead: 1 });
   });
 
   it('peeks dead letters without removing them and replays them with attempt 1', async () => {
@@ -187,10 +187,10 @@ export function transportContract(target: () => ContractTarget): void {
     }
     assert.equal((await transport.peekDeadLetters(q, 100)).length, n);
     // A quorum queue takes peeked (nacked) messages back asynchronously: the count catches up.
-    assert.equal(await eventually(async () => (await transport.depth(q)).dead, n), n);
+    assert.equal((await eventuallyDepth(transport, q, { ready: 0, delayed: 0, dead: n })).dead, n);
 
     assert.equal(await transport.replayDeadLetters(q), n);
-    assert.deepEqual(await transport.depth(q), { ready: n, delayed: 0, dead: 0 });
+    assert.deepEqual(await eventuallyDepth(transport, q, { ready: n, delayed: 0, dead: 0 }), { ready: n, delayed: 0, dead: 0 });
     const again = new Inbox();
     await transport.consume(q, again.handler, { prefetch: n });
     const ids = new Set<string>();
@@ -271,7 +271,7 @@ export function transportContract(target: () => ContractTarget): void {
     assert.equal(d.headers.messageId, 'msg-9');
     await held.ack(); // stale: its consumer is gone; must not throw or remove the redelivery
     await d.ack();
-    assert.deepEqual(await transport.depth(q), { ready: 0, delayed: 0, dead: 0 });
+    assert.deepEqual(await eventuallyDepth(transport, q, { ready: 0, delayed: 0, dead: 0 }), { ready: 0, delayed: 0, dead: 0 });
   });
 
   it('close is safe twice and later calls reject as transient', async () => {
@@ -288,13 +288,16 @@ export function silentLogger(): Logger {
   return winston.createLogger({ silent: true });
 }
 
-/** Polls `read` until it returns `expected` (or 10 s pass) and returns the last value read. */
-async function eventually<T>(read: () => Promise<T>, expected: T): Promise<T> {
+/**
+ * The queue's depth once it equals `expected`, or the last one read after 10 s. RabbitMQ quorum
+ * queues apply acks, nacks and requeues asynchronously, so counts catch up a moment later.
+ */
+async function eventuallyDepth(transport: Transport, queue: string, expected: QueueDepth): Promise<QueueDepth> {
   const until = Date.now() + 10_000;
-  let value = await read();
-  while (value !== expected && Date.now() < until) {
+  let depth = await transport.depth(queue);
+  while (JSON.stringify(depth) !== JSON.stringify(expected) && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 50));
-    value = await read();
+    depth = await transport.depth(queue);
   }
-  return value;
+  return depth;
 }
