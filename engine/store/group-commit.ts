@@ -33,6 +33,8 @@ export class GroupCommit<T> {
   constructor(
     private readonly commit: CommitBatch<T>,
     private readonly maxBatch = 1000,
+    /** Wait this long before a batch starts, to gather more writes (0: the next turn of the loop). */
+    private readonly lingerMs = 0,
   ) {}
 
   /** Queues one write; resolves once the transaction holding it committed. */
@@ -55,10 +57,12 @@ export class GroupCommit<T> {
     // A running drain picks up what queued meanwhile; it re-checks `pending` after each commit.
     if (this.running || this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const start = () => {
       this.scheduled = false;
       void this.drain();
-    });
+    };
+    if (this.lingerMs > 0) setTimeout(start, this.lingerMs);
+    else setImmediate(start);
   }
 
   private async drain(): Promise<void> {
