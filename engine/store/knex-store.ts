@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { ValidationError } from '../../common/errors';
+import { TransientError, ValidationError } from '../../common/errors';
 import { logger } from '../../common/logger';
 import { encodeContent } from './content-codec';
 import { GroupCommit } from './group-commit';
@@ -307,6 +307,10 @@ export class KnexMessageStore implements MessageStore {
   }
 }
 
+/**
+ * Transient: the source inserts a message's row while its queued copy is already on the way
+ * (hl7-intake.ts), so a stage can get there first; a moment later the row exists.
+ */
 function unknownMessage(id: string): Error {
-  return new ValidationError('STORE_UNKNOWN_MESSAGE', `No stored message with id ${id}`);
+  return new TransientError('STORE_UNKNOWN_MESSAGE', `No stored message with id ${id}`);
 }

@@ -158,7 +158,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 50);
       for (const o of outcomes.slice(50)) {
         assert.equal(o.status, 'rejected');
-        assert.equal((o as PromiseRejectedResult).reason.code, 'VALIDATION_STORE_UNKNOWN_MESSAGE');
+        assert.equal((o as PromiseRejectedResult).reason.code, 'TRANSIENT_STORE_UNKNOWN_MESSAGE');
       }
       for (const m of ms) assert.equal((await store.get(m.id))?.accepted, true);
     });
