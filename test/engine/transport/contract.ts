@@ -289,11 +289,13 @@ export function silentLogger(): Logger {
 }
 
 /**
- * The queue's depth once it equals `expected`, or the last one read after 10 s. RabbitMQ quorum
- * queues apply acks, nacks and requeues asynchronously, so counts catch up a moment later.
+ * The queue's depth once it equals `expected`, or the last one read after 30 s. RabbitMQ quorum
+ * queues apply acks, nacks and requeues asynchronously, so counts catch up a moment later; right
+ * after the end-to-end suites have deleted dozens of quorum queues, seconds later (seen: a count
+ * still 16 high after 10 s in two full `npm test` runs, never in the suite alone).
  */
 async function eventuallyDepth(transport: Transport, queue: string, expected: QueueDepth): Promise<QueueDepth> {
-  const until = Date.now() + 10_000;
+  const until = Date.now() + 30_000;
   let depth = await transport.depth(queue);
   while (JSON.stringify(depth) !== JSON.stringify(expected) && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 50));
