@@ -36,8 +36,12 @@ export class QueueStage {
     private readonly options: QueueStageOptions,
   ) {}
 
+  /** Resolves once the queue is declared: a publish must not race the declaration at start-up. */
+  private declared?: Promise<void>;
+
   async start(): Promise<void> {
-    await this.runtime.transport.assertQueue(this.options.queue);
+    this.declared = this.runtime.transport.assertQueue(this.options.queue);
+    await this.declared;
     // An intake-only process publishes to its queues but leaves consuming to the workers.
     if (this.closed || this.runtime.role === 'intake') return;
     this.consumer = await this.runtime.transport.consume(this.options.queue, (d) => this.deliver(d), { prefetch: this.options.prefetch });
@@ -58,6 +62,7 @@ export class QueueStage {
       // broker's confirm reaches us, and a late QUEUED must never overwrite SENT.
       await this.runtime.store.update(msg.wasl.messageId, { status: 'QUEUED', destination: this.options.destination });
     }
+    await (this.declared ?? this.runtime.transport.assertQueue(this.options.queue));
     await this.runtime.transport.publish(this.options.queue, body, headers);
     if (this.options.destination) this.runtime.metrics.messages.inc({ channel: this.options.channel, outcome: 'queued' });
   }

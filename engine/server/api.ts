@@ -41,9 +41,9 @@ export function apiRouter(options: ApiOptions): express.Router {
       const channels = await Promise.all(
         options.channels().map(async (channel) => {
           const queues: Record<string, QueueDepth> = {};
-          queues[`${channel.id}.in`] = await runtime.transport.depth(`${channel.id}.in`);
+          queues[`${channel.id}.in`] = await depthOf(runtime, `${channel.id}.in`);
           for (const name of Object.keys(channel.destinations)) {
-            queues[`${channel.id}.dest.${name}`] = await runtime.transport.depth(`${channel.id}.dest.${name}`);
+            queues[`${channel.id}.dest.${name}`] = await depthOf(runtime, `${channel.id}.dest.${name}`);
           }
           const health = runtime.channelHealth.get(channel.id);
           return {
@@ -159,7 +159,7 @@ export function apiRouter(options: ApiOptions): express.Router {
 
   // JSON errors, never an HTML stack trace. An unknown queue is a 404, not a server fault.
   router.use((err: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    if (err.code === 'INTEGRATION_QUEUE_NOT_FOUND' || /never declared|NOT_FOUND/.test(`${err.code} ${err.message}`)) {
+    if (isQueueNotFound(err)) {
       res.status(404).json({ error: 'no such queue' });
       return;
     }
@@ -167,4 +167,22 @@ export function apiRouter(options: ApiOptions): express.Router {
   });
 
   return router;
+}
+
+function isQueueNotFound(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === 'INTEGRATION_QUEUE_NOT_FOUND' || /never declared|NOT_FOUND/.test(`${e.code} ${e.message}`);
+}
+
+/**
+ * A channel's queue depth. Right after start a queue node may not have declared its queue yet:
+ * a queue that does not exist holds nothing, so that reads as empty rather than as an error.
+ */
+async function depthOf(runtime: WaslRuntime, queue: string): Promise<QueueDepth> {
+  try {
+    return await runtime.transport.depth(queue);
+  } catch (err) {
+    if (isQueueNotFound(err)) return { ready: 0, delayed: 0, dead: 0 };
+    throw err;
+  }
 }
