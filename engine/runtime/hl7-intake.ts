@@ -116,7 +116,9 @@ export class Hl7Intake {
         log.error('message store read failed; answering with a resend NAK', { error: toWaslError(err).code });
         return this.internalError(header, enhanced, 'message could not be stored; resend it');
       }
-      if (again.duplicate && again.accepted) {
+      // This process answered AA for the key, so the copy is queued; the store's `accepted`
+      // flag may not be written yet (it is not awaited).
+      if (again.duplicate) {
         this.runtime.metrics.messages.inc({ channel, outcome: 'duplicate' });
         log.info('duplicate control id, already accepted; acknowledging again');
         return accepted();
@@ -126,8 +128,7 @@ export class Hl7Intake {
     // The store row and the queued copy are written at the same time, and the ACK waits for
     // both: this halves the ACK latency. A stage that gets the copy before the row committed
     // finds no row, which the store reports as transient, so the copy is simply retried.
-    const receipt = this.runtime.receipts.open(this.options.queueTimeoutMs ?? 30_000);
-    this.options.submit({ payload: text, hl7: message, wasl: { correlationId: id, messageId: id, channel, receipt: receipt.id, attempt: 1 } });
+    const receipt = this.openAndSubmit(text, message, { correlationId: id, messageId: id });
     const [stored, queued] = await Promise.allSettled([this.runtime.store.receive(newMessage), receipt.settled]);
     if (stored.status === 'rejected') {
       // The queued copy, if any, waits (retrying) for the row the sender's resend will write.
@@ -158,6 +159,20 @@ export class Hl7Intake {
     return accepted();
   }
 
+  /**
+   * Opens a receipt and hands the message to the flow. A flow that throws while taking it fails
+   * the receipt, so the caller's await settles (a NAK) instead of an unhandled rejection later.
+   */
+  private openAndSubmit(text: string, message: Hl7Message, ids: { correlationId: string; messageId: string }) {
+    const receipt = this.runtime.receipts.open(this.options.queueTimeoutMs ?? 30_000);
+    try {
+      this.options.submit({ payload: text, hl7: message, wasl: { ...ids, channel: this.options.channel, receipt: receipt.id, attempt: 1 } });
+    } catch (err) {
+      this.runtime.receipts.fail(receipt.id, err);
+    }
+    return receipt;
+  }
+
   /** The sequential path for a duplicate whose row has an id of its own. */
   private async queueExisting(
     received: { id: string; correlationId: string; accepted: boolean },
@@ -171,12 +186,7 @@ export class Hl7Intake {
     const log = this.options.logger.child({ correlationId: received.correlationId, controlId: header.controlId });
     this.runtime.metrics.messages.inc({ channel, outcome: 'duplicate' });
     if (received.accepted) return accepted();
-    const receipt = this.runtime.receipts.open(this.options.queueTimeoutMs ?? 30_000);
-    this.options.submit({
-      payload: text,
-      hl7: message,
-      wasl: { correlationId: received.correlationId, messageId: received.id, channel, receipt: receipt.id, attempt: 1 },
-    });
+    const receipt = this.openAndSubmit(text, message, { correlationId: received.correlationId, messageId: received.id });
     try {
       await receipt.settled;
     } catch (err) {

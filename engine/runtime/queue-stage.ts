@@ -62,7 +62,13 @@ export class QueueStage {
       // broker's confirm reaches us, and a late QUEUED must never overwrite SENT.
       await this.runtime.store.update(msg.wasl.messageId, { status: 'QUEUED', destination: this.options.destination });
     }
-    await (this.declared ?? this.runtime.transport.assertQueue(this.options.queue));
+    try {
+      await (this.declared ??= this.runtime.transport.assertQueue(this.options.queue));
+    } catch (err) {
+      // Declare again on the next publish (the broker may be back); this one fails and is NAKed.
+      this.declared = undefined;
+      throw err;
+    }
     await this.runtime.transport.publish(this.options.queue, body, headers);
     if (this.options.destination) this.runtime.metrics.messages.inc({ channel: this.options.channel, outcome: 'queued' });
   }
