@@ -1,0 +1,3 @@
+import type { MapperTable } from './types';
+
+export const mappers: MapperTable = {};

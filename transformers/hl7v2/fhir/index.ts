@@ -1,0 +1,56 @@
+import type { Bundle } from '@medplum/fhirtypes';
+import { HL7_ERROR_CODES, hl7ValidationError } from '../errors';
+import type { Hl7Message } from '../message';
+import { mappers as adt } from './adt';
+import { mappers as documents } from './documents';
+import { mappers as financial } from './financial';
+import { mappers as immunization } from './immunization';
+import { mappers as orders } from './orders';
+import { mappers as problems } from './problems';
+import { mappers as results } from './results';
+import { mappers as scheduling } from './scheduling';
+import { TransactionBuilder } from './transaction';
+import type { Hl7ToFhirOptions, MapperTable, MessageMapper } from './types';
+
+export type { Hl7ToFhirOptions } from './types';
+
+/** Every message type Wasl maps, keyed `TYPE^TRIGGER` (or `TYPE^*`). */
+const MAPPERS: MapperTable = { ...adt, ...results, ...orders, ...scheduling, ...immunization, ...documents, ...financial, ...problems };
+
+/** The `TYPE^TRIGGER` pairs that have a mapping, sorted (for docs and error messages). */
+export function mappedMessageTypes(): string[] {
+  return Object.keys(MAPPERS).sort();
+}
+
+/** The mapper for a message, or undefined when its type/trigger has none. */
+function mapperFor(messageType: string, triggerEvent: string): MessageMapper | undefined {
+  return MAPPERS[`${messageType}^${triggerEvent}`] ?? MAPPERS[`${messageType}^*`];
+}
+
+/**
+ * Maps one HL7 v2 message to a FHIR R4 transaction Bundle of the resources it describes.
+ * Pure and deterministic: the same message gives the same Bundle, and applying it twice
+ * leaves one copy of each resource (upserts are conditional on business identifiers).
+ *
+ * @throws ValidationError `HL7_UNSUPPORTED` (hl7ErrorCode 200 unknown message type, 201 unknown
+ *   trigger) or `HL7_CONTENT` (101 required field missing, 102 bad value) naming segment and field.
+ */
+export function hl7ToFhirTransaction(msg: Hl7Message, options: Hl7ToFhirOptions = {}): Bundle {
+  const { messageType, triggerEvent, sendingApplication, sendingFacility } = msg.header;
+  const mapper = mapperFor(messageType, triggerEvent);
+  if (!mapper) {
+    const typeKnown = Object.keys(MAPPERS).some((k) => k.startsWith(`${messageType}^`));
+    throw hl7ValidationError(
+      HL7_ERROR_CODES.UNSUPPORTED,
+      typeKnown ? 201 : 200,
+      typeKnown
+        ? `MSH-9 trigger event ${messageType}^${triggerEvent} has no FHIR mapping`
+        : `MSH-9 message type ${messageType} has no FHIR mapping`,
+      { segmentId: 'MSH', field: 9, component: typeKnown ? 2 : 1 },
+    );
+  }
+  const sender = sendingFacility || sendingApplication;
+  const bundle = new TransactionBuilder();
+  mapper({ msg, options, facilitySystem: `urn:wasl:sending-facility:${encodeURIComponent(sender)}`, bundle });
+  return bundle.build();
+}
