@@ -36,7 +36,7 @@ function mapperFor(messageType: string, triggerEvent: string): MessageMapper | u
  *   trigger) or `HL7_CONTENT` (101 required field missing, 102 bad value) naming segment and field.
  */
 export function hl7ToFhirTransaction(msg: Hl7Message, options: Hl7ToFhirOptions = {}): Bundle {
-  const { messageType, triggerEvent, sendingApplication, sendingFacility } = msg.header;
+  const { messageType, triggerEvent } = msg.header;
   const mapper = mapperFor(messageType, triggerEvent);
   if (!mapper) {
     const typeKnown = Object.keys(MAPPERS).some((k) => k.startsWith(`${messageType}^`));
@@ -49,7 +49,9 @@ export function hl7ToFhirTransaction(msg: Hl7Message, options: Hl7ToFhirOptions 
       { segmentId: 'MSH', field: 9, component: typeKnown ? 2 : 1 },
     );
   }
-  const sender = sendingFacility || sendingApplication;
+  // The facility's namespace id (else universal id, else the application): identifiers with no
+  // assigning authority are scoped to it, so ids from different senders never collide.
+  const sender = msg.get('MSH-4.1') || msg.get('MSH-4.2') || msg.get('MSH-3.1') || msg.get('MSH-3.2') || 'unknown';
   const bundle = new TransactionBuilder();
   mapper({ msg, options, facilitySystem: `urn:wasl:sending-facility:${encodeURIComponent(sender)}`, bundle });
   return bundle.build();
