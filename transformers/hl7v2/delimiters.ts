@@ -14,6 +14,11 @@ export interface Hl7Delimiters {
   truncation: string;
   /** MSH-2 exactly as received, so encoders can echo it verbatim. */
   encodingCharacters: string;
+  /**
+   * The message's character set (table 0211, e.g. `8859/6`), set once MSH-18 is read: `\Xhh\`
+   * escapes are bytes in it. Undefined means UTF-8.
+   */
+  charset?: string;
 }
 
 /** `|^~\&`: what we use when there is no inbound message to mirror. */

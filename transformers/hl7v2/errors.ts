@@ -13,6 +13,10 @@ export const HL7_ERROR_CODES = {
   UNSUPPORTED: 'HL7_UNSUPPORTED',
   /** The message parsed but a field the mapping needs is missing or has a bad value. */
   CONTENT: 'HL7_CONTENT',
+  /** MSH-18 names a charset Wasl cannot decode, or the bytes are not valid in it. */
+  CHARSET: 'HL7_CHARSET',
+  /** A batch (FHS/BHS/BTS/FTS) is malformed or its trailer counts do not match. */
+  BATCH: 'HL7_BATCH',
 } as const;
 
 /** HL7 table 0357 (message error condition codes), v2.5–v2.9. */

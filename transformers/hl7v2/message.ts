@@ -1,7 +1,10 @@
 import type { Hl7Delimiters } from './delimiters';
+import { setInSegment } from './edit';
+import type { EncodeTextOptions } from './escape';
 import type { Hl7Header } from './header';
+import { HL7_ERROR_CODES, hl7ValidationError } from './errors';
 import { parseHl7Path } from './path';
-import type { Hl7Segment } from './segment';
+import { Hl7Segment } from './segment';
 
 /**
  * A parsed HL7 v2 message: immutable, lazily split. Build it with `parseHl7`.
@@ -61,10 +64,29 @@ export class Hl7Message {
   /**
    * The message as wire text: segments joined and terminated by CR (the only legal terminator).
    * Segments are kept as received, so this is the input minus BOM, leading whitespace and blank
-   * lines, with LF/CRLF turned into CR.
+   * lines, with LF/CRLF turned into CR: byte for byte the input for a message sent with CRs.
    */
   encode(): string {
     return this.segs.map((s) => s.raw).join('\r') + '\r';
+  }
+
+  /**
+   * A copy of this message with `value` written at `path` (`PID-5[2].1`, `OBX[3]-5`), escaped for
+   * this message's delimiters; `""` writes the HL7 null, undefined clears. The segment must exist
+   * (add segments by building the text). MSH changes are not re-read into `header`: parse the
+   * encoded text again when routing depends on them.
+   * @throws ValidationError `HL7_PATH` for a malformed path, a missing segment, or MSH-1/MSH-2.
+   */
+  with(path: string, value: string | undefined, options?: EncodeTextOptions): Hl7Message {
+    const p = parseHl7Path(path);
+    let seen = 0;
+    const index = this.segs.findIndex((s) => s.id === p.segment && ++seen === p.occurrence);
+    if (index < 0) {
+      throw hl7ValidationError(HL7_ERROR_CODES.PATH, 100, `segment ${p.segment}[${p.occurrence}] is not in the message`, { segmentId: p.segment });
+    }
+    const segs = this.segs.slice();
+    segs[index] = new Hl7Segment(setInSegment(segs[index].raw, p, value, this.delimiters, options), this.delimiters);
+    return new Hl7Message(segs, this.header, this.delimiters);
   }
 
   private segmentAt(id: string, occurrence: number): Hl7Segment | undefined {

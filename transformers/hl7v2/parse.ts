@@ -1,3 +1,4 @@
+import { DEFAULT_CHARSET, decodeHl7Bytes } from './charset';
 import { HL7_ERROR_CODES, hl7ValidationError } from './errors';
 import { headerFromSegment, mshDelimiters, skipLeadingNoise } from './header';
 import { Hl7Message } from './message';
@@ -7,6 +8,14 @@ export { Hl7Message } from './message';
 export { Hl7Segment, HL7_NULL } from './segment';
 export { readHl7Header, type Hl7Header } from './header';
 export type { Hl7Delimiters } from './delimiters';
+
+export interface ParseHl7Options {
+  /**
+   * Charset (table 0211) for a message whose MSH-18 is empty: `UNICODE UTF-8` by default, as
+   * most senders mean; set per channel for a sender that sends Latin-1 without saying so.
+   */
+  charset?: string;
+}
 
 /**
  * Parses one HL7 v2 message (not a batch: FHS/BHS files must be split first).
@@ -19,9 +28,12 @@ export type { Hl7Delimiters } from './delimiters';
  *   `{ hl7ErrorCode, segmentIndex, segmentId, sequence, field }` (table 0357 code; 1-based
  *   indexes) when: the text does not start with MSH (100), a segment id is not 3 upper-case
  *   letters/digits or a second MSH appears (100), MSH-1/2 are unusable (101/102), MSH-9 or
- *   MSH-10 is missing (101), MSH-12 is missing or not 2.1–2.9 (203).
+ *   MSH-10 is missing (101), MSH-12 is missing or not 2.1–2.9 (203). Given bytes, they are
+ *   decoded per MSH-18 first: `VALIDATION_HL7_CHARSET` for an unsupported charset (103) or bytes
+ *   not valid in it (102, naming the segment and field).
  */
-export function parseHl7(text: string): Hl7Message {
+export function parseHl7(input: string | Uint8Array, options: ParseHl7Options = {}): Hl7Message {
+  const text = typeof input === 'string' ? input : decodeHl7Bytes(input, options.charset).text;
   const start = skipLeadingNoise(text);
   let body = start === 0 ? text : text.slice(start);
   // Normalise terminators once (one native pass) instead of testing every split piece.
@@ -37,6 +49,8 @@ export function parseHl7(text: string): Hl7Message {
     segments.push(new Hl7Segment(line, delimiters));
   }
   const header = headerFromSegment(segments[0], delimiters);
+  // Segments decode lazily and share this object: `\Xhh\` escapes are bytes in this charset.
+  delimiters.charset = header.characterSet || options.charset || DEFAULT_CHARSET;
   return new Hl7Message(segments, header, delimiters);
 }
 

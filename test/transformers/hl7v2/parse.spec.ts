@@ -138,7 +138,7 @@ describe('transformers/hl7v2/parse', () => {
       const m = parseHl7(hl7Fixture('mscvt_ADT-A08-02.hl7'));
       assert.equal(m.get('PV1-14'), 'NHS Provider-General (inc.A&E-this Hosp)');
       const custom = parseHl7('MSH|^~\\&|A|B|C|D|20250101||ADT^A01|X1|P|2.5\rNTE|1||a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f\\X0D\\g\\H\\\r');
-      assert.equal(custom.get('NTE-3'), 'a|b^c&d~e\\f\\X0D\\g\\H\\');
+      assert.equal(custom.get('NTE-3'), 'a|b^c&d~e\\f\rg');
     });
 
     it('uses whatever delimiters MSH-1/MSH-2 declare', () => {
