@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { ValidationError, WaslError, toWaslError } from '../../common/errors';
 import { frame, MllpFramer } from './framer';
-import type { ConnectionInfo, MllpHandler, MllpLogger, MllpOversizeHandler } from './types';
+import type { ConnectionInfo, MllpHandler, MllpLogger, MllpOversizeHandler, MllpResponse } from './types';
 
 /** What the connection tells its server. */
 export interface ConnectionHooks {
@@ -137,7 +137,7 @@ export class ServerConnection {
       return;
     }
     this.opts.hooks.message(this.info, payload.length);
-    let result: Promise<string | Buffer>;
+    let result: Promise<MllpResponse>;
     try {
       result = this.opts.handler(payload, this.info);
     } catch (err) {
@@ -166,14 +166,20 @@ export class ServerConnection {
   }
 
   /** Reserves the next place in the response order and fills it when `result` settles. */
-  private track(result: Promise<string | Buffer | undefined>, source: 'handler' | 'oversize'): void {
+  private track(result: Promise<MllpResponse | undefined>, source: 'handler' | 'oversize'): void {
     const slot: Slot = { state: PENDING };
     this.slots.push(slot);
     result.then(
       (response) => {
         if (typeof response === 'string' || Buffer.isBuffer(response)) {
           slot.state = READY;
-          slot.response = frame(response);
+          // Empty means "answer nothing" (enhanced mode, MSH-15 NE/ER/SU): keep the order, write nothing.
+          slot.response = response.length === 0 ? undefined : frame(response);
+        } else if (Array.isArray(response) && response.every((r) => typeof r === 'string' || Buffer.isBuffer(r))) {
+          // Several answers to one frame (one ACK per message of a batch): one write, in order.
+          slot.state = READY;
+          const frames = (response as readonly (string | Buffer)[]).filter((r) => r.length > 0).map((r) => frame(r));
+          slot.response = frames.length === 0 ? undefined : Buffer.concat(frames);
         } else {
           slot.state = FAILED;
           if (source === 'handler') {
@@ -216,7 +222,7 @@ export class ServerConnection {
       for (let k = 0; k < n; k++) {
         // shift() is O(1) on V8's packed arrays (left-trimming), so a deep pipeline stays linear.
         const slot = slots.shift() as Slot;
-        if (!this.socket.write(slot.response as Buffer)) this.writeBlocked = true;
+        if (slot.response && !this.socket.write(slot.response)) this.writeBlocked = true;
       }
       if (n > 1) this.socket.uncork();
     }

@@ -11,12 +11,16 @@ export interface ConnectionInfo {
 }
 
 /**
- * Receives one frame's payload and returns the response to frame and send back (the ACK).
+ * Receives one frame's payload and returns the response to frame and send back (the ACK), or an
+ * empty string to send nothing (enhanced mode with MSH-15 NE, ER or SU asks for that).
  * It should resolve only once the message is durably stored: the ACK is a promise to the sender.
  * Throwing (or resolving with something that is not a string or Buffer) closes the connection
  * without a response; see {@link MllpServer}.
  */
-export type MllpHandler = (message: Buffer, info: ConnectionInfo) => Promise<string | Buffer>;
+export type MllpHandler = (message: Buffer, info: ConnectionInfo) => Promise<MllpResponse>;
+
+/** One response frame, several (in order; e.g. one ACK per message of a batch), or '' for none. */
+export type MllpResponse = string | Buffer | readonly (string | Buffer)[];
 
 /**
  * Builds the answer to a frame that crossed `maxMessageBytes`, typically an AR NAK built from the

@@ -2,18 +2,19 @@
  * Compiles channels into Node-RED flows: one tab per channel, laid out left to right:
  *
  *   wasl-mllp-in -> wasl-queue <id>.in -> [wasl-filter] -> wasl-hl7-to-fhir... -> wasl-router
- *     -> per destination: wasl-queue <id>.dest.<name> -> wasl-fhir-out
+ *     -> per destination: wasl-queue <id>.dest.<name> -> wasl-fhir-out | wasl-mllp-out
  *
  * No function nodes (everything an analyst sees is a Wasl node with a form) and no fan-out:
  * each output port feeds exactly one node, because Node-RED deep-clones a message sent to two.
  * Key order is fixed by construction, and ids are derived from channel id and role, so the same
  * channels always give the same JSON.
  */
+import { DEFAULT_CHARSET } from '../../transformers/hl7v2/charset';
 import { compileRule, describeRules } from './compile-rules';
 import { DEFAULTS } from './defaults';
 import type { NodeRedFlow, NodeRedNode, NodeRedTab } from './flow-types';
 import { nodeId } from './node-id';
-import type { ChannelConfig, DestinationConfig, RetryConfig, SourceConfig, TransformerConfig } from './types';
+import type { ChannelConfig, DestinationConfig, MllpTlsFilesConfig, RetryConfig, SourceConfig, TransformerConfig } from './types';
 
 export type { NodeRedFlow, NodeRedNode, NodeRedTab } from './flow-types';
 export type { CompiledRule } from './compile-rules';
@@ -118,6 +119,11 @@ function sourceStage(channel: string, source: SourceConfig): Stage {
           maxMessageBytes: source.maxMessageBytes ?? DEFAULTS.mllp.maxMessageBytes,
           acceptMessageTypes: [...(source.acceptMessageTypes ?? [])],
           ackAfter: source.ackAfter ?? DEFAULTS.mllp.ackAfter,
+          ackTimeoutMs: source.ackTimeoutMs ?? DEFAULTS.mllp.ackTimeoutMs,
+          charset: source.charset ?? DEFAULT_CHARSET,
+          batchAck: source.batchAck ?? DEFAULTS.mllp.batchAck,
+          // Only when set: plain-TCP channels compile exactly as before.
+          ...(source.tls ? tlsProps(source.tls) : {}),
         },
       };
   }
@@ -160,5 +166,34 @@ function destinationStage(channel: string, name: string, dest: DestinationConfig
           timeoutMs: dest.timeoutMs ?? DEFAULTS.fhir.timeoutMs,
         },
       };
+    case 'mllp':
+      return {
+        role: `destination/${name}/out`,
+        type: 'wasl-mllp-out',
+        name,
+        props: {
+          channel,
+          destination: name,
+          host: dest.host,
+          port: dest.port,
+          timeoutMs: dest.timeoutMs ?? DEFAULTS.mllpOut.timeoutMs,
+          maxInFlight: dest.maxInFlight ?? DEFAULTS.mllpOut.maxInFlight,
+          ...tlsProps(dest.tls),
+        },
+      };
   }
+}
+
+/**
+ * `tls` as flat node properties (the editor form has one field each): `tls` on or off, then PEM
+ * file paths, '' when not set. The paths are kept as written; the node reads the files.
+ */
+function tlsProps(tls: MllpTlsFilesConfig | undefined): Record<string, unknown> {
+  return {
+    tls: tls !== undefined,
+    tlsCa: tls?.ca ?? '',
+    tlsCert: tls?.cert ?? '',
+    tlsKey: tls?.key ?? '',
+    tlsRejectUnauthorized: tls?.rejectUnauthorized ?? DEFAULTS.tls.rejectUnauthorized,
+  };
 }

@@ -9,9 +9,22 @@ export const DEFAULTS = {
     /** 16 MiB: large enough for ORU with embedded PDFs, small enough to stop a runaway sender. */
     maxMessageBytes: 16 * 1024 * 1024,
     ackAfter: 'stored' as const,
+    ackTimeoutMs: 30_000,
+    batchAck: 'batch' as const,
   },
   fhir: {
     timeoutMs: 10_000,
+  },
+  /** MLLP destinations (wasl-mllp-out). */
+  mllpOut: {
+    /** Wait for each ACK this long; then the message is retried through its queue. */
+    timeoutMs: 10_000,
+    /** One message awaiting its ACK at a time, as original-mode receivers expect. */
+    maxInFlight: 1,
+  },
+  /** `tls` on an MLLP source or destination. */
+  tls: {
+    rejectUnauthorized: true,
   },
   queue: {
     prefetch: 50,

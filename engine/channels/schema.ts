@@ -9,6 +9,7 @@
  * - `x-hint` (an annotation registered with ajv) replaces ajv's "must match pattern ..." with a
  *   sentence an analyst understands.
  */
+import { DEFAULT_CHARSET, SUPPORTED_CHARSETS } from '../../transformers/hl7v2/charset';
 import { DEFAULTS } from './defaults';
 
 /** Kebab-case: channel ids and destination names end up in queue names and node ids. */
@@ -51,6 +52,30 @@ const rule = {
   oneOf: [{ required: ['equals'] }, { required: ['in'] }, { required: ['exists'] }, { required: ['matches'] }],
 };
 
+/** PEM file paths (usually `${VAR}`) for `tls` on MLLP; see connectors/mllp/tls.ts. */
+const tlsFileProperties = {
+  ca: { type: 'string', minLength: 1 },
+  cert: { type: 'string', minLength: 1 },
+  key: { type: 'string', minLength: 1 },
+  rejectUnauthorized: { type: 'boolean', default: DEFAULTS.tls.rejectUnauthorized },
+};
+
+/** A TLS listener needs its certificate and key; `ca` asks clients for certificates (mutual TLS). */
+const mllpListenerTls = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cert', 'key'],
+  properties: tlsFileProperties,
+};
+
+/** A TLS sender may trust a `ca` and present a client `cert` + `key`; `{}` uses Node's CA store. */
+const mllpSenderTls = {
+  type: 'object',
+  additionalProperties: false,
+  dependencies: { cert: ['key'], key: ['cert'] },
+  properties: tlsFileProperties,
+};
+
 const mllpSource = {
   type: 'object',
   additionalProperties: false,
@@ -59,12 +84,16 @@ const mllpSource = {
     type: { const: 'mllp' },
     port: { type: 'integer', minimum: 1, maximum: 65535 },
     host: { type: 'string', minLength: 1, default: DEFAULTS.mllp.host },
+    tls: { $ref: '#/definitions/mllpListenerTls' },
     maxMessageBytes: { type: 'integer', minimum: 1024, default: DEFAULTS.mllp.maxMessageBytes },
     acceptMessageTypes: {
       type: 'array',
       items: { type: 'string', pattern: HL7_MESSAGE_TYPE, 'x-hint': 'must be an HL7 message type such as ADT^A01 or ADT' },
     },
-    ackAfter: { enum: ['stored'], default: DEFAULTS.mllp.ackAfter },
+    ackAfter: { enum: ['stored', 'transformed', 'sent'], default: DEFAULTS.mllp.ackAfter },
+    ackTimeoutMs: { type: 'integer', minimum: 100, default: DEFAULTS.mllp.ackTimeoutMs },
+    charset: { enum: [...SUPPORTED_CHARSETS], default: DEFAULT_CHARSET },
+    batchAck: { enum: ['batch', 'per-message'], default: DEFAULTS.mllp.batchAck },
   },
 };
 
@@ -74,7 +103,7 @@ const hl7ToFhirTransformer = {
   required: ['type', 'mapping'],
   properties: {
     type: { const: 'hl7-to-fhir' },
-    mapping: { enum: ['adt'] },
+    mapping: { enum: ['auto', 'adt'] },
   },
 };
 
@@ -90,6 +119,22 @@ const fhirDestination = {
       'x-hint': "must be 'builtin' or an http(s) URL",
     },
     timeoutMs: { type: 'integer', minimum: 1, default: DEFAULTS.fhir.timeoutMs },
+    prefetch,
+    retry: { $ref: '#/definitions/retry' },
+  },
+};
+
+const mllpDestination = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'host', 'port'],
+  properties: {
+    type: { const: 'mllp' },
+    host: { type: 'string', minLength: 1 },
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    timeoutMs: { type: 'integer', minimum: 1, default: DEFAULTS.mllpOut.timeoutMs },
+    maxInFlight: { type: 'integer', minimum: 1, default: DEFAULTS.mllpOut.maxInFlight },
+    tls: { $ref: '#/definitions/mllpSenderTls' },
     prefetch,
     retry: { $ref: '#/definitions/retry' },
   },
@@ -169,8 +214,11 @@ export const channelsSchema = {
       type: 'object',
       required: ['type'],
       discriminator: { propertyName: 'type' },
-      oneOf: [{ $ref: '#/definitions/fhirDestination' }],
+      oneOf: [{ $ref: '#/definitions/fhirDestination' }, { $ref: '#/definitions/mllpDestination' }],
     },
     fhirDestination,
+    mllpDestination,
+    mllpListenerTls,
+    mllpSenderTls,
   },
 } as const;

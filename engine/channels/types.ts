@@ -40,13 +40,37 @@ export interface MllpSourceConfig {
   port: number;
   /** Default 0.0.0.0. */
   host?: string;
+  /** Listen with TLS instead of plain TCP. */
+  tls?: MllpListenerTlsConfig;
   /** Default 16 MiB; a larger frame is refused. */
   maxMessageBytes?: number;
   /** e.g. `ADT^A01`, or just `ADT`. Omitted or empty: any message type. */
   acceptMessageTypes?: string[];
-  /** When the sender gets its ACK. Only `stored` (queue confirm and store row) exists today. */
-  ackAfter?: 'stored';
+  /**
+   * When the sender gets its (original-mode) ACK; see {@link AckAfter}. In enhanced mode the
+   * commit ACK always follows `stored` and this setting times the application ACK.
+   */
+  ackAfter?: AckAfter;
+  /** How long an ACK waits for `transformed` / `sent` before answering AR 207 (default 30 s). */
+  ackTimeoutMs?: number;
+  /** Charset (HL7 table 0211) for messages whose MSH-18 is empty. Default `UNICODE UTF-8`. */
+  charset?: string;
+  /** A frame holding a batch (FHS/BHS): answer with one batch ACK, or with one ACK frame per message. */
+  batchAck?: 'batch' | 'per-message';
 }
+
+/**
+ * The guarantee an AA (or CA) carries:
+ * - `stored`: the message row is written and the queue confirmed it; it will be delivered or
+ *   dead-lettered, even if the engine dies right after the ACK. The fastest; the default.
+ * - `transformed`: as `stored`, and the channel's transformers accepted it. Bad content gets AE
+ *   with the transformer's ERR (what, where, why) instead of a later error only ops can see.
+ * - `sent`: as `transformed`, and every destination accepted it (AE carries a destination's
+ *   rejection). The sender waits for the destinations, retries included.
+ * When the stage is not reached within `ackTimeoutMs` the answer is AR 207: the message stays
+ * stored and queued, and a resend is deduplicated on MSH-10, so resending is safe.
+ */
+export type AckAfter = 'stored' | 'transformed' | 'sent';
 
 /** Exactly one operator per rule; the unused ones are `never` so TypeScript enforces it too. */
 export type RuleConfig =
@@ -60,7 +84,8 @@ export type TransformerConfig = Hl7ToFhirTransformerConfig;
 
 export interface Hl7ToFhirTransformerConfig {
   type: 'hl7-to-fhir';
-  mapping: 'adt';
+  /** `auto`: the mapping for the message's type and trigger; `adt`: ADT messages only. */
+  mapping: 'auto' | 'adt';
 }
 
 export interface RouteConfig {
@@ -70,8 +95,8 @@ export interface RouteConfig {
   when?: RuleConfig[];
 }
 
-/** Discriminated on `type`; add NPHIES, MLLP, HTTP, SQL destinations here and in the schema. */
-export type DestinationConfig = FhirDestinationConfig;
+/** Discriminated on `type`; add NPHIES, HTTP, SQL destinations here and in the schema. */
+export type DestinationConfig = FhirDestinationConfig | MllpDestinationConfig;
 
 export interface FhirDestinationConfig {
   type: 'fhir';
@@ -83,6 +108,41 @@ export interface FhirDestinationConfig {
   prefetch?: number;
   retry?: RetryConfig;
 }
+
+/** HL7 v2 to an MLLP receiver (wasl-mllp-out); the message sent is the channel's HL7 text. */
+export interface MllpDestinationConfig {
+  type: 'mllp';
+  host: string;
+  port: number;
+  /** Wait for each ACK this long, in ms (default 10000); then the queue retries. */
+  timeoutMs?: number;
+  /** Messages awaiting their ACK at once on the connection. Default 1. */
+  maxInFlight?: number;
+  /** Connect with TLS instead of plain TCP; `{}` trusts Node's public CAs. */
+  tls?: MllpSenderTlsConfig;
+  /** Settings of the `<channel>.dest.<name>` queue. */
+  prefetch?: number;
+  retry?: RetryConfig;
+}
+
+/** PEM file paths, usually `${VAR}`. Key paths are never logged. */
+export interface MllpTlsFilesConfig {
+  /** CA certificate(s) to trust: the receiver's for a destination, the clients' for a source (mutual TLS). */
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Default true: refuse a peer whose certificate does not verify. */
+  rejectUnauthorized?: boolean;
+}
+
+/** A TLS listener needs its own certificate and key. */
+export interface MllpListenerTlsConfig extends MllpTlsFilesConfig {
+  cert: string;
+  key: string;
+}
+
+/** A client certificate (`cert` + `key`, both or neither) is optional for a sender. */
+export type MllpSenderTlsConfig = MllpTlsFilesConfig;
 
 export interface QueueConfig {
   prefetch?: number;

@@ -9,9 +9,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ValidationError, WaslError, toWaslError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import { ackErrorFromValidation, buildAck, type AckError } from '../../transformers/hl7v2/ack';
+import { ackErrorFromValidation, buildAck, type AckCode, type AckError, type BuildAckOptions } from '../../transformers/hl7v2/ack';
+import { buildBatchAck, splitHl7Batch } from '../../transformers/hl7v2/batch';
 import { checkAccepted } from '../../transformers/hl7v2/acceptance';
+import { DEFAULT_CHARSET, decodeHl7Bytes, encodeHl7Bytes } from '../../transformers/hl7v2/charset';
 import { parseHl7, readHl7Header, type Hl7Header, type Hl7Message } from '../../transformers/hl7v2/parse';
+import { ackModeOf, commitCode, conditionAllows } from './ack-policy';
+import { waitForStage, type AckStage } from './completion';
 import type { WaslRuntime } from './types';
 import type { WaslMsg } from './wasl-msg';
 
@@ -21,6 +25,20 @@ export interface Hl7IntakeOptions {
   acceptMessageTypes: string[];
   /** How long the flow may take to queue a message before the sender gets a "resend" NAK. */
   queueTimeoutMs?: number;
+  /**
+   * When an original-mode ACK goes out (channels.yaml `ackAfter`, whose doc states each
+   * guarantee). Default `stored`. Enhanced-mode commit ACKs always follow `stored`.
+   */
+  ackAfter?: 'stored' | AckStage;
+  /** How long an `ackAfter` of `transformed`/`sent` waits before AR 207. Default 30 s. */
+  ackTimeoutMs?: number;
+  /** Charset for messages whose MSH-18 is empty. Default `UNICODE UTF-8`. */
+  charset?: string;
+  /**
+   * A frame holding a batch (FHS/BHS ... BTS/FTS): `batch` answers one acknowledgement batch
+   * (BHS, an ACK for each message not accepted, BTS); `per-message` one ACK frame per message.
+   */
+  batchAck?: 'batch' | 'per-message';
   logger: Logger;
   /** Hands the message to the flow (the node's `send`). */
   submit(msg: WaslMsg): void;
@@ -43,13 +61,67 @@ export class Hl7Intake {
     private readonly options: Hl7IntakeOptions,
   ) {}
 
-  /** Handles one MLLP frame and returns the ACK to send back. Never throws. */
-  async handle(frame: Buffer): Promise<string> {
+  /**
+   * Handles one MLLP frame and returns the ACK to send back, encoded in the message's charset,
+   * or '' when the sender asked for no ACK in this case (enhanced mode, MSH-15 NE/ER/SU).
+   * Never throws.
+   */
+  async handle(frame: Buffer): Promise<string | Buffer | Buffer[]> {
     const started = process.hrtime.bigint();
-    const ack = await this.process(frame.toString('utf8'));
-    const code = ack.split('\r')[1]?.split(ack.charAt(3))[1] ?? '';
-    this.runtime.metrics.ackLatency.observe({ channel: this.options.channel, code }, Number(process.hrtime.bigint() - started) / 1e9);
-    return ack;
+    const acks = await this.handleText(frame);
+    const sent = acks.filter((a) => a.send);
+    for (const ack of acks) {
+      this.runtime.metrics.ackLatency.observe({ channel: this.options.channel, code: ack.code }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+    if (sent.length === 0) return '';
+    return sent.length === 1 ? encodeAck(sent[0]) : sent.map(encodeAck);
+  }
+
+  /** Decodes the frame per MSH-18 (or the channel's charset) and processes its message or batch. */
+  private async handleText(frame: Buffer): Promise<Ack[]> {
+    let decoded;
+    try {
+      decoded = decodeHl7Bytes(frame, this.options.charset ?? DEFAULT_CHARSET);
+    } catch (err) {
+      // Latin-1 maps every byte to one character, so the stored copy keeps the bytes as sent.
+      const text = frame.toString('latin1');
+      return [await this.reject(text, safeHeader(text), toWaslError(err), undefined)];
+    }
+    if (BATCH_START.test(decoded.text)) return this.processBatch(decoded.text, decoded.charset);
+    return [await this.process(decoded.text, decoded.charset)];
+  }
+
+  /**
+   * A batch in one frame: the envelope is checked first (a trailer count that disagrees means a
+   * cut or lost part, so nothing of it is taken: one AR for the frame), then each message is
+   * processed in order, exactly as if it had come alone, and the answer is the batch ACK or one
+   * ACK per message as the channel says.
+   */
+  private async processBatch(text: string, charset: string): Promise<Ack[]> {
+    let file;
+    try {
+      file = splitHl7Batch(text);
+    } catch (err) {
+      return [await this.reject(text, undefined, toWaslError(err), undefined, charset)];
+    }
+    for (const warning of file.warnings) this.options.logger.warn('batch accepted with a warning', { warning });
+    const answers: Ack[] = [];
+    for (const batch of file.batches) {
+      const acks: Ack[] = [];
+      // In order: a batch of ADT events for one patient must reach the queue in the order sent.
+      for (const message of batch.messages) acks.push(await this.process(message, charset));
+      if (this.options.batchAck === 'per-message') {
+        answers.push(...acks);
+        continue;
+      }
+      const batchText = buildBatchAck(batch.header ?? file.header, acks.map((a) => ({ inbound: a.inbound, ack: a.options })), {
+        controlId: newAckControlId(),
+        timestamp: new Date(),
+      });
+      const code = acks.find((a) => a.code !== 'AA' && a.code !== 'CA')?.code ?? 'AA';
+      answers.push({ text: batchText, code, send: true, charset, options: { code, controlId: newAckControlId(), timestamp: new Date() } });
+    }
+    return answers;
   }
 
   /**
@@ -57,32 +129,45 @@ export class Hl7Intake {
    * sender stops resending it (the content is gone, so it cannot be stored).
    */
   rejectOversize(head: Buffer, bytes: number, limit: number): string {
-    const header = safeHeader(head.toString('utf8'));
+    const header = safeHeader(head.toString('latin1'));
     this.runtime.metrics.messages.inc({ channel: this.options.channel, outcome: 'rejected' });
     this.options.logger.warn('oversize message rejected', { controlId: header?.controlId, bytes, limit });
-    const enhanced = header !== undefined && header.acceptAckType !== '';
-    return buildAck(header, {
-      code: enhanced ? 'CR' : 'AR',
-      controlId: newAckControlId(),
-      timestamp: new Date(),
-      errors: [{ code: 207, severity: 'E', diagnostic: `message of ${bytes} bytes exceeds this listener's limit of ${limit} bytes` }],
-    });
+    const ack = this.ackFor(header, 'AR', [{ code: 207, severity: 'E', diagnostic: `message of ${bytes} bytes exceeds this listener's limit of ${limit} bytes` }]);
+    return ack.send ? ack.text : '';
   }
 
-  private async process(text: string): Promise<string> {
+  /**
+   * The ACK for an outcome, in the mode the header asks for: `code` is the original-mode code;
+   * enhanced mode answers the matching commit code, only when MSH-15 allows it.
+   */
+  private ackFor(header: Hl7Header | undefined, code: 'AA' | 'AE' | 'AR', errors?: AckError[], charset?: string): Ack {
+    const mode = ackModeOf(header);
+    const sent: AckCode = mode.enhanced ? commitCode(code) : code;
+    const options: BuildAckOptions = { code: sent, controlId: newAckControlId(), timestamp: new Date(), errors };
+    return {
+      text: buildAck(header, options),
+      code: sent,
+      send: !mode.enhanced || conditionAllows(mode.accept, sent),
+      charset: charset ?? DEFAULT_CHARSET,
+      inbound: header,
+      options,
+    };
+  }
+
+  private async process(text: string, charset: string): Promise<Ack> {
     const { channel, logger } = this.options;
     let message: Hl7Message;
     try {
       message = parseHl7(text);
     } catch (err) {
-      return this.reject(text, safeHeader(text), toWaslError(err));
+      return this.reject(text, safeHeader(text), toWaslError(err), undefined, charset);
     }
     const header = message.header;
-    const enhanced = header.acceptAckType !== '';
+    const enhanced = ackModeOf(header).enhanced;
     const notAccepted = this.options.acceptMessageTypes.length ? checkAccepted(header, this.options.acceptMessageTypes) : undefined;
     if (notAccepted) {
       const err = new ValidationError('HL7_UNSUPPORTED', notAccepted.diagnostic, { details: { hl7ErrorCode: notAccepted.code } });
-      return this.reject(text, header, err, notAccepted);
+      return this.reject(text, header, err, notAccepted, charset);
     }
 
     const sender = `${header.sendingApplication}^${header.sendingFacility}`;
@@ -101,9 +186,12 @@ export class Hl7Intake {
       raw: text,
     };
     const log = logger.child({ correlationId: id, controlId: header.controlId });
-    const accepted = () => {
+    const accepted = async (): Promise<Ack> => {
       this.recentlyAccepted.add(key);
-      return buildAck(header, { code: enhanced ? 'CA' : 'AA', controlId: newAckControlId(), timestamp: new Date() });
+      const stage = this.options.ackAfter ?? 'stored';
+      // Enhanced mode: the commit ACK means "stored"; the application result is another message.
+      if (stage === 'stored' || enhanced) return this.ackFor(header, 'AA', undefined, charset);
+      return this.ackAfterStage(header, id, stage, charset, log);
     };
 
     // A resend of a message this process accepted a moment ago (the sender missed our ACK):
@@ -114,7 +202,7 @@ export class Hl7Intake {
         again = await this.runtime.store.receive(newMessage);
       } catch (err) {
         log.error('message store read failed; answering with a resend NAK', { error: toWaslError(err).code });
-        return this.internalError(header, enhanced, 'message could not be stored; resend it');
+        return this.internalError(header, charset, 'message could not be stored; resend it');
       }
       // This process answered AA for the key, so the copy is queued; the store's `accepted`
       // flag may not be written yet (it is not awaited).
@@ -133,16 +221,16 @@ export class Hl7Intake {
     if (stored.status === 'rejected') {
       // The queued copy, if any, waits (retrying) for the row the sender's resend will write.
       log.error('message store write failed; answering with a resend NAK', { error: toWaslError(stored.reason).code });
-      return this.internalError(header, enhanced, 'message could not be stored; resend it');
+      return this.internalError(header, charset, 'message could not be stored; resend it');
     }
     const received = stored.value;
     if (received.id !== id) {
       // A row stored before ids followed the key (a resend across an upgrade): queue that row's own id.
-      return this.queueExisting(received, text, message, header, enhanced, accepted);
+      return this.queueExisting(received, text, message, header, charset, accepted);
     }
     if (queued.status === 'rejected') {
       log.warn('message not queued; answering with a resend NAK', { error: toWaslError(queued.reason).code });
-      return this.internalError(header, enhanced, 'message could not be queued; resend it');
+      return this.internalError(header, charset, 'message could not be queued; resend it');
     }
     if (received.duplicate) {
       // Queued again (idempotent downstream): safe whether or not the first copy made it.
@@ -179,9 +267,9 @@ export class Hl7Intake {
     text: string,
     message: Hl7Message,
     header: Hl7Header,
-    enhanced: boolean,
-    accepted: () => string,
-  ): Promise<string> {
+    charset: string,
+    accepted: () => Promise<Ack>,
+  ): Promise<Ack> {
     const { channel } = this.options;
     const log = this.options.logger.child({ correlationId: received.correlationId, controlId: header.controlId });
     this.runtime.metrics.messages.inc({ channel, outcome: 'duplicate' });
@@ -191,13 +279,37 @@ export class Hl7Intake {
       await receipt.settled;
     } catch (err) {
       log.warn('message not queued; answering with a resend NAK', { error: toWaslError(err).code });
-      return this.internalError(header, enhanced, 'message could not be queued; resend it');
+      return this.internalError(header, charset, 'message could not be queued; resend it');
     }
     this.runtime.store.markAccepted(received.id).catch(() => undefined);
     return accepted();
   }
 
-  private async reject(text: string, header: Hl7Header | undefined, err: WaslError, ackError?: AckError): Promise<string> {
+  /**
+   * Waits for the message to pass `stage`, then answers AA (reached, or filtered: nothing more
+   * to do), AE with the stage's error (rejected for good), or AR 207 (not there in time: the
+   * message stays queued; a resend is deduplicated, so the sender may resend safely).
+   */
+  private async ackAfterStage(header: Hl7Header, id: string, stage: AckStage, charset: string, log: Logger): Promise<Ack> {
+    let result;
+    try {
+      result = await waitForStage(this.runtime.store, id, stage, this.options.ackTimeoutMs ?? 30_000);
+    } catch (err) {
+      log.error('message store read failed while waiting to acknowledge', { error: toWaslError(err).code });
+      return this.ackFor(header, 'AR', [{ code: 207, severity: 'E', diagnostic: 'message stored but its progress could not be read; resending is safe' }], charset);
+    }
+    switch (result.outcome) {
+      case 'reached':
+      case 'filtered':
+        return this.ackFor(header, 'AA', undefined, charset);
+      case 'failed':
+        return this.ackFor(header, 'AE', [ackErrorFromStored(result.error)], charset);
+      case 'timeout':
+        return this.ackFor(header, 'AR', [{ code: 207, severity: 'E', diagnostic: `message stored but not ${stage} in time; it stays queued and a resend is deduplicated` }], charset);
+    }
+  }
+
+  private async reject(text: string, header: Hl7Header | undefined, err: WaslError, ackError: AckError | undefined, charset?: string): Promise<Ack> {
     const { channel, logger } = this.options;
     this.runtime.metrics.messages.inc({ channel, outcome: 'rejected' });
     const error = ackError ?? (err instanceof ValidationError ? ackErrorFromValidation(err) : undefined);
@@ -218,25 +330,55 @@ export class Hl7Intake {
     } catch (storeErr) {
       logger.error('could not store a rejected message', { correlationId: id, error: toWaslError(storeErr).code });
     }
-    const enhanced = header !== undefined && header.acceptAckType !== '';
-    return buildAck(header, {
-      code: enhanced ? 'CR' : 'AR',
-      controlId: newAckControlId(),
-      timestamp: new Date(),
-      errors: error ? [error] : [{ code: 207, severity: 'E', diagnostic: err.message }],
-    });
+    // A message we cannot read or do not take is rejected (AR/CR) whatever the ERR code: the
+    // sender must not expect it to be processed. AE is for content a later stage refused.
+    return this.ackFor(header, 'AR', error ? [error] : [{ code: 207, severity: 'E', diagnostic: err.message }], charset);
   }
 
-  private internalError(header: Hl7Header, enhanced: boolean, diagnostic: string): string {
+  private internalError(header: Hl7Header, charset: string, diagnostic: string): Ack {
     this.runtime.metrics.messages.inc({ channel: this.options.channel, outcome: 'errored' });
     // AR/CR with 207: the sender may retry (HL7V2.md §7 mapping).
-    return buildAck(header, {
-      code: enhanced ? 'CR' : 'AR',
-      controlId: newAckControlId(),
-      timestamp: new Date(),
-      errors: [{ code: 207, severity: 'E', diagnostic }],
-    });
+    return this.ackFor(header, 'AR', [{ code: 207, severity: 'E', diagnostic }], charset);
   }
+}
+
+/** One ACK to answer with. */
+interface Ack {
+  text: string;
+  code: AckCode;
+  /** False when the sender asked not to get this one (MSH-15 NE/ER/SU). */
+  send: boolean;
+  /** The charset the ACK is written in: the inbound message's. */
+  charset: string;
+  /** What it answers and how it was built: a batch ACK is made of these. */
+  inbound?: Hl7Header;
+  options: BuildAckOptions;
+}
+
+/** A frame that starts (after a BOM or blank lines) with a file or batch header. */
+const BATCH_START = /^[\ufeff\s]*(FHS|BHS)/;
+
+function encodeAck(ack: Ack): Buffer {
+  try {
+    return encodeHl7Bytes(ack.text, ack.charset);
+  } catch {
+    return Buffer.from(ack.text, 'utf8'); // an echoed header field the charset cannot hold: UTF-8 beats no ACK
+  }
+}
+
+/** The ERR entry for a stage's stored error (a WaslError's JSON): its HL7 code and location when it has them. */
+function ackErrorFromStored(error: Record<string, unknown> | null): AckError {
+  const details = (error?.details ?? {}) as Record<string, unknown>;
+  const code = typeof details.hl7ErrorCode === 'number' ? details.hl7ErrorCode : 207;
+  const segment = typeof details.segmentId === 'string' && details.segmentId !== '' ? details.segmentId : undefined;
+  return {
+    code,
+    severity: 'E',
+    location: segment
+      ? { segment, sequence: typeof details.sequence === 'number' ? details.sequence : 1, field: typeof details.field === 'number' ? details.field : undefined }
+      : undefined,
+    diagnostic: typeof error?.message === 'string' ? error.message : 'processing failed',
+  };
 }
 
 /** A bounded set that forgets its oldest keys first. */

@@ -1,11 +1,12 @@
 /**
- * wasl-hl7-to-fhir: HL7 v2 ADT → FHIR R4 transaction Bundle (transformers/hl7v2/adt-to-fhir.ts),
- * validated against the FHIR R4 schema before it goes on. Bad input fails the message as a
+ * wasl-hl7-to-fhir: HL7 v2 → FHIR R4 transaction Bundle (transformers/hl7v2/fhir/: `auto` picks
+ * the mapping for the message's type and trigger; `adt` takes ADT only), validated against the FHIR R4 schema before it goes on. Bad input fails the message as a
  * validation error (dead-lettered, never retried) and reaches Catch nodes with its code.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { ValidationError } from '../../common/errors';
 import { adtToFhirTransaction } from '../../transformers/hl7v2/adt-to-fhir';
+import { hl7ToFhirTransaction } from '../../transformers/hl7v2/fhir';
 import { validateFhir } from '../../transformers/fhir/validate';
 import { isWaslMsg, type WaslMsg } from '../../engine/runtime/wasl-msg';
 import { hl7Of } from '../shared/hl7';
@@ -15,7 +16,7 @@ import { throttledStatus } from '../shared/status';
 
 interface Hl7ToFhirDef extends NodeDef {
   channel: string;
-  mapping: 'adt';
+  mapping: 'auto' | 'adt';
 }
 
 export = function register(RED: NodeAPI): void {
@@ -25,6 +26,7 @@ export = function register(RED: NodeAPI): void {
     const runtime = getRuntime(RED);
     let count = 0;
     const status = throttledStatus(node);
+    const map = config.mapping === 'adt' ? adtToFhirTransaction : hl7ToFhirTransaction;
 
     node.on('input', (msg, send, done) => {
       if (!isWaslMsg(msg)) {
@@ -34,7 +36,7 @@ export = function register(RED: NodeAPI): void {
       const m = msg as unknown as WaslMsg;
       let bundle;
       try {
-        bundle = adtToFhirTransaction(hl7Of(m));
+        bundle = map(hl7Of(m));
         const result = validateFhir(bundle);
         if (!result.valid) {
           throw new ValidationError('FHIR_INVALID', `mapped Bundle is not valid FHIR R4 (${result.outcome.issue?.length ?? 0} issues)`, {

@@ -15,7 +15,11 @@ interface MllpInDef extends NodeDef {
   host?: string;
   maxMessageBytes?: number | string;
   acceptMessageTypes?: string[] | string;
-  ackAfter?: 'stored';
+  ackAfter?: 'stored' | 'transformed' | 'sent';
+  ackTimeoutMs?: number | string;
+  /** Table 0211 charset for messages whose MSH-18 is empty. */
+  charset?: string;
+  batchAck?: 'batch' | 'per-message';
 }
 
 export = function register(RED: NodeAPI): void {
@@ -33,6 +37,10 @@ export = function register(RED: NodeAPI): void {
       acceptMessageTypes: accept,
       logger: log,
       submit: (msg) => node.send(msg),
+      ackAfter: config.ackAfter ?? 'stored',
+      ackTimeoutMs: Number(config.ackTimeoutMs) || undefined,
+      charset: config.charset || undefined,
+      batchAck: config.batchAck ?? 'batch',
     });
     let received = 0;
     const status = throttledStatus(node);

@@ -66,6 +66,8 @@ export function buildAck(inbound: Hl7Header | undefined, options: BuildAckOption
   ];
   // Never acknowledge an acknowledgment (§5): MSH-15/16 = NE. Those fields appeared in v2.2.
   if (v >= 2.2) msh.push('', '', 'NE', 'NE');
+  // The ACK is written in the inbound charset, so it says so (MSH-18, since v2.3).
+  if (v >= 2.3 && inbound?.characterSet) msh.push('', encodeHl7Text(inbound.characterSet, d));
 
   const textMessage = options.textMessage ?? (v < 2.5 && errors.length > 0 ? errors[0].diagnostic : '');
   const msa = trimTrailing(['MSA', options.code, inbound?.controlId ?? '', text(textMessage)]);

@@ -55,7 +55,7 @@ describe('engine/channels/compile', () => {
     assert.deepEqual(rest.map((n) => n.type), ['wasl-mllp-in', 'wasl-queue', 'wasl-filter', 'wasl-hl7-to-fhir', 'wasl-router', 'wasl-queue', 'wasl-fhir-out']);
 
     const source = rest[0] as NodeRedNode;
-    assert.deepEqual(Object.keys(source), ['id', 'type', 'z', 'name', 'channel', 'port', 'host', 'maxMessageBytes', 'acceptMessageTypes', 'ackAfter', 'x', 'y', 'wires']);
+    assert.deepEqual(Object.keys(source), ['id', 'type', 'z', 'name', 'channel', 'port', 'host', 'maxMessageBytes', 'acceptMessageTypes', 'ackAfter', 'ackTimeoutMs', 'charset', 'batchAck', 'x', 'y', 'wires']);
     assert.equal(source.id, sha('adt-to-fhir/source'));
     assert.deepEqual(
       { channel: source.channel, port: source.port, host: source.host, maxMessageBytes: source.maxMessageBytes, acceptMessageTypes: source.acceptMessageTypes, ackAfter: source.ackAfter },
@@ -163,6 +163,58 @@ describe('engine/channels/compile', () => {
     const adt = (flows: NodeRedFlow[]): string => JSON.stringify(flows.filter((f) => f.id === sha('adt-to-fhir/tab') || (f as NodeRedNode).z === sha('adt-to-fhir/tab')));
     assert.equal(adt(after), adt(before));
     assert.equal(before[0].id, after[0].id);
+  });
+
+  it('compiles an mllp destination to a wasl-queue + wasl-mllp-out pair with defaults and flat TLS fields', () => {
+    const relay: ChannelConfig = {
+      id: 'adt-relay',
+      name: 'ADT relay',
+      source: { type: 'mllp', port: 2577 },
+      destinations: {
+        lab: { type: 'mllp', host: 'lab.example.org', port: 2575, tls: { ca: '/etc/wasl/lab-ca.pem' }, retry: { maxAttempts: 3 } },
+        plain: { type: 'mllp', host: '10.0.0.5', port: 6661, timeoutMs: 2000, maxInFlight: 4 },
+      },
+    };
+    const flows = compileChannels([relay]);
+    const outs = nodes(flows).filter((n) => n.type === 'wasl-mllp-out');
+    assert.equal(outs.length, 2);
+    const [lab, plain] = outs;
+    const { id: _id, z: _z, x: _x, y: _y, wires: _w, ...labProps } = lab;
+    assert.deepEqual(labProps, {
+      type: 'wasl-mllp-out',
+      name: 'lab',
+      channel: 'adt-relay',
+      destination: 'lab',
+      host: 'lab.example.org',
+      port: 2575,
+      timeoutMs: 10000,
+      maxInFlight: 1,
+      tls: true,
+      tlsCa: '/etc/wasl/lab-ca.pem',
+      tlsCert: '',
+      tlsKey: '',
+      tlsRejectUnauthorized: true,
+    });
+    assert.equal(plain.tls, false);
+    assert.equal(plain.timeoutMs, 2000);
+    assert.equal(plain.maxInFlight, 4);
+    const queue = nodes(flows).find((n) => n.type === 'wasl-queue' && n.queue === 'adt-relay.dest.lab');
+    assert.ok(queue);
+    assert.equal(queue.maxAttempts, 3);
+    assert.equal(next(flows, queue), lab);
+  });
+
+  it('adds TLS fields to wasl-mllp-in only when the source sets tls', () => {
+    const plain = compileChannels([routed]);
+    const src = nodes(plain).find((n) => n.type === 'wasl-mllp-in');
+    assert.equal(src?.tls, undefined);
+    const tls = compileChannels([{ ...routed, source: { type: 'mllp', port: 2576, tls: { cert: '/c.pem', key: '/k.pem', ca: '/ca.pem', rejectUnauthorized: false } } }]);
+    const tlsSrc = nodes(tls).find((n) => n.type === 'wasl-mllp-in');
+    assert.equal(tlsSrc?.tls, true);
+    assert.equal(tlsSrc?.tlsCert, '/c.pem');
+    assert.equal(tlsSrc?.tlsKey, '/k.pem');
+    assert.equal(tlsSrc?.tlsCa, '/ca.pem');
+    assert.equal(tlsSrc?.tlsRejectUnauthorized, false);
   });
 
   it('compiles a disabled channel to a disabled tab', () => {

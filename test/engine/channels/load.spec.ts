@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ChannelsFileError, formatProblem, loadChannels, validateChannelsText } from '../../../engine/channels/load';
 import { at, VALID } from './text-position';
+import type { FhirDestinationConfig } from '../../../engine/channels/types';
 
 const FILE = 'channels.yaml';
 
@@ -27,7 +28,7 @@ describe('engine/channels/load', () => {
     assert.deepEqual(c.source.acceptMessageTypes, ['ADT^A01', 'ADT^A03', 'ADT^A04', 'ADT^A08']);
     assert.deepEqual(c.filters, [{ field: 'MSH-9.1', in: ['ADT'] }]);
     assert.deepEqual(c.transformers, [{ type: 'hl7-to-fhir', mapping: 'adt' }]);
-    assert.equal(c.destinations.fhir.url, 'builtin');
+    assert.equal((c.destinations.fhir as FhirDestinationConfig).url, 'builtin');
     assert.deepEqual(c.destinations.fhir.retry, { maxAttempts: 8, initialDelayMs: 500, maxDelayMs: 60000 });
   });
 
@@ -40,7 +41,7 @@ describe('engine/channels/load', () => {
   it('reports an unknown key at the key, listing the allowed keys', () => {
     const text = replace(VALID, '      port: 2575\n', '      port: 2575\n      prot: 2576\n');
     assert.deepEqual(problems(text), [
-      `${FILE}:${at(text, 'prot')} channels[0].source.prot: unknown key "prot" (allowed: type, port, host, maxMessageBytes, acceptMessageTypes, ackAfter)`,
+      `${FILE}:${at(text, 'prot')} channels[0].source.prot: unknown key "prot" (allowed: type, port, host, tls, maxMessageBytes, acceptMessageTypes, ackAfter, ackTimeoutMs, charset, batchAck)`,
     ]);
   });
 
@@ -166,6 +167,20 @@ describe('engine/channels/load', () => {
     const text = replace(VALID, 'maxAttempts: 8', 'maxAttempts: 8\n          maxDelayMs: 100');
     assert.deepEqual(problems(text), [
       `${FILE}:${at(text, '100')} channels[0].destinations.fhir.retry.maxDelayMs: initialDelayMs (1000) must not be greater than maxDelayMs (100)`,
+    ]);
+  });
+
+  it('accepts an mllp destination with ${VAR} host, port and TLS paths, and requires TLS cert and key together', () => {
+    const dest = '      lab:\n        type: mllp\n        host: ${LAB_HOST:-lab.example.org}\n        port: ${LAB_PORT:-2575}\n        tls:\n          ca: ${LAB_CA}\n';
+    const ok = replace(VALID, '      fhir:\n', `${dest}      fhir:\n`);
+    const result = validateChannelsText(ok, FILE, { LAB_PORT: '6661', LAB_CA: '/etc/wasl/lab-ca.pem' });
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.config?.channels[0].destinations.lab, { type: 'mllp', host: 'lab.example.org', port: 6661, tls: { ca: '/etc/wasl/lab-ca.pem' } });
+
+    const bad = replace(replace(ok, '          ca: ${LAB_CA}\n', '          cert: /c.pem\n'), '      port: 2575\n', '      port: 2575\n      tls:\n        cert: /s.pem\n');
+    assert.deepEqual(problems(bad), [
+      `${FILE}:${at(bad, 'cert: /s.pem')} channels[0].source.tls: missing required key "key"`,
+      `${FILE}:${at(bad, 'cert: /c.pem')} channels[0].destinations.lab.tls: must have property key when property cert is present`,
     ]);
   });
 
