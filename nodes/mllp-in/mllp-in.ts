@@ -5,6 +5,8 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { logger } from '../../common/logger';
 import { MllpServer } from '../../connectors/mllp/server';
+import { readTlsFiles, type MllpTlsOptions } from '../../connectors/mllp/tls';
+import { toWaslError } from '../../common/errors';
 import { Hl7Intake } from '../../engine/runtime/hl7-intake';
 import { getRuntime } from '../shared/runtime';
 import { clearStatus, setStatus, throttledStatus } from '../shared/status';
@@ -20,6 +22,12 @@ interface MllpInDef extends NodeDef {
   /** Table 0211 charset for messages whose MSH-18 is empty. */
   charset?: string;
   batchAck?: 'batch' | 'per-message';
+  /** Listen with TLS; PEM file paths (never the key's path in a log line). */
+  tls?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsRejectUnauthorized?: boolean;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -45,19 +53,33 @@ export = function register(RED: NodeAPI): void {
     let received = 0;
     const status = throttledStatus(node);
     const maxMessageBytes = Number(config.maxMessageBytes) || 16 * 1024 * 1024;
-    const server = new MllpServer({
-      port: Number(config.port),
-      host: config.host || '0.0.0.0',
-      maxMessageBytes,
-      logger: log,
-      onOversize: (head, info) => intake.rejectOversize(head, info.bytes, maxMessageBytes),
-      handler: async (frame) => {
-        const ack = await intake.handle(frame);
-        received += 1;
-        status.set('ok', `${received}`);
-        return ack;
-      },
-    });
+    let server: MllpServer;
+    try {
+      const tls: MllpTlsOptions | undefined = config.tls
+        ? readTlsFiles({ ca: config.tlsCa, cert: config.tlsCert, key: config.tlsKey, rejectUnauthorized: config.tlsRejectUnauthorized })
+        : undefined;
+      server = new MllpServer({
+        tls,
+        port: Number(config.port),
+        host: config.host || '0.0.0.0',
+        maxMessageBytes,
+        logger: log,
+        onOversize: (head, info) => intake.rejectOversize(head, info.bytes, maxMessageBytes),
+        handler: async (frame) => {
+          const ack = await intake.handle(frame);
+          received += 1;
+          status.set('ok', `${received}`);
+          return ack;
+        },
+      });
+    } catch (err) {
+      // Unreadable TLS files or a TLS listener without cert/key: say so on the channel, start nothing.
+      const e = toWaslError(err);
+      runtime.channelHealth.set(channel, { state: 'error', lastError: { code: e.code, message: e.message, at: new Date().toISOString() } });
+      setStatus(node, 'down', e.message);
+      node.error(`MLLP listener not started: ${e.message}`);
+      return;
+    }
     if (runtime.role === 'worker') {
       // Worker processes leave the listening to the intake processes.
       setStatus(node, 'idle', RED._('mllp-in.status.worker'));
