@@ -18,9 +18,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { TransientError, ValidationError, WaslError, toWaslError } from '../../common/errors';
 import { logger as createLogger } from '../../common/logger';
 import { ServerConnection } from './server-connection';
+import type { MllpTlsOptions } from './tls';
 import type { ConnectionInfo, MllpHandler, MllpLogger, MllpOversizeHandler } from './types';
 
 export type { ConnectionInfo, MllpHandler, MllpLogger, MllpOversizeHandler } from './types';
@@ -47,6 +49,12 @@ export interface MllpServerOptions {
   maxPendingPerConnection?: number;
   /** How long {@link MllpServer.close} waits for running handlers. Default 5 s. */
   closeGraceMs?: number;
+  /**
+   * Listen with TLS (node:tls): `cert` and `key` are required. With `ca`, clients must present a
+   * certificate signed by it (mutual TLS; `rejectUnauthorized: false` only asks for one).
+   * Absent: plain TCP.
+   */
+  tls?: MllpTlsOptions;
   /** Defaults to the Wasl logger with `stage: 'mllp-server'`. */
   logger?: MllpLogger;
   handler: MllpHandler;
@@ -89,7 +97,7 @@ export class MllpServer extends EventEmitter<MllpServerEvents> {
     super();
     this.opts = opts;
     this.log = opts.logger ?? createLogger({ stage: 'mllp-server' });
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = opts.tls ? this.createTlsServer(opts.tls) : createServer({ noDelay: true }, (socket) => this.accept(socket));
     if (opts.maxConnections !== undefined) this.server.maxConnections = opts.maxConnections;
     this.server.on('drop', (data) => {
       this.log.warn('mllp connection refused: maxConnections reached', {
@@ -120,7 +128,7 @@ export class MllpServer extends EventEmitter<MllpServerEvents> {
         this.server.off('error', onError);
         this.server.on('error', (err) => this.report(toWaslError(err)));
         const port = (this.server.address() as { port: number }).port;
-        this.log.info('mllp server listening', { port });
+        this.log.info('mllp server listening', { port, tls: this.opts.tls !== undefined });
         this.emit('listening', port);
         resolve(port);
       });
@@ -159,6 +167,30 @@ export class MllpServer extends EventEmitter<MllpServerEvents> {
     await stopped;
     this.log.info('mllp server closed', {});
     this.emit('close');
+  }
+
+  private createTlsServer(tls: MllpTlsOptions): Server {
+    if (!tls.cert || !tls.key) {
+      throw new ValidationError('MLLP_TLS_CONFIG', 'an MLLP listener with TLS needs tls.cert and tls.key');
+    }
+    const server = createTlsServer(
+      {
+        cert: tls.cert,
+        key: tls.key,
+        ca: tls.ca,
+        requestCert: tls.ca !== undefined,
+        rejectUnauthorized: tls.ca !== undefined && (tls.rejectUnauthorized ?? true),
+        noDelay: true,
+      },
+      (socket: TLSSocket) => this.accept(socket),
+    );
+    // A failed handshake (untrusted client certificate, plain TCP on a TLS port) never becomes a
+    // connection: log its code, and never let it throw.
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      this.log.warn('mllp tls handshake failed', { code: err.code, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
+      this.report(toWaslError(err));
+    });
+    return server;
   }
 
   private accept(socket: Socket): void {
