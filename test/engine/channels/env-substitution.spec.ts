@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { substituteString } from '../../../engine/channels/env-substitution';
 import { formatProblem, validateChannelsText } from '../../../engine/channels/load';
 import { at, VALID } from './text-position';
+import type { FhirDestinationConfig } from '../../../engine/channels/types';
 
 describe('engine/channels/env-substitution', () => {
   it('substitutes set variables and defaults, shell style', () => {
@@ -23,10 +24,10 @@ describe('engine/channels/env-substitution', () => {
     const text = VALID.replace('port: 2575', 'port: ${MLLP_PORT:-2575}').replace('url: builtin', 'url: ${FHIR_BASE_URL:-builtin}');
     const unset = validateChannelsText(text, 'c.yaml', {});
     assert.equal(unset.config?.channels[0].source.port, 2575);
-    assert.equal(unset.config?.channels[0].destinations.fhir.url, 'builtin');
+    assert.equal((unset.config?.channels[0].destinations.fhir as FhirDestinationConfig).url, 'builtin');
     const set = validateChannelsText(text, 'c.yaml', { MLLP_PORT: '3000', FHIR_BASE_URL: 'http://fhir.example:8080/fhir' });
     assert.equal(set.config?.channels[0].source.port, 3000);
-    assert.equal(set.config?.channels[0].destinations.fhir.url, 'http://fhir.example:8080/fhir');
+    assert.equal((set.config?.channels[0].destinations.fhir as FhirDestinationConfig).url, 'http://fhir.example:8080/fhir');
   });
 
   it('coerces integers and booleans only where the schema asks for them', () => {
