@@ -10,6 +10,11 @@
  * (300), BENCH_MLLP_FHIR (`builtin`, or `stub` for a no-op FHIR destination that shows the
  * engine's own cost), BENCH_MLLP_PROFILE_DIR (write engine CPU profiles there). The load generator runs in
  * this process and the engine in another, on the same machine: on 2 cores they compete.
+ *
+ * Sender and TLS (bench/mllp/sender.ts, in this process): MllpSender (MSA-2 matching, as
+ * wasl-mllp-out uses it) against an echo server that answers each MSH-10, beside MllpClient; and
+ * the listener over plain TCP and TLS. BENCH_MLLP_SENDER=0 skips them; BENCH_MLLP_ENGINES=0 runs
+ * only them (and the baseline).
  */
 import { randomBytes } from 'node:crypto';
 import { startEchoServer } from '../connectors/mllp/echo-server';
@@ -20,6 +25,7 @@ import { runLoad, type LoadResult } from './mllp/load';
 import { startFhirStub } from './mllp/fhir-stub';
 import { prepareProduction } from './mllp/production';
 import { summary, table } from './mllp/report';
+import { benchSender, benchTls, type SenderFigures, type TlsFigures } from './mllp/sender';
 
 const num = (name: string, fallback: number): number => {
   const n = Number(process.env[name]);
@@ -100,12 +106,23 @@ async function engines(tag: string, engineRun: EngineRun): Promise<number> {
   log('  baseline (node:net echo server)');
   const base = await baseline();
 
-  const embedded: EngineBench = await engineRun('embedded');
-  if (embedded.startError) log(`  embedded engine did not start:\n${embedded.startError}`);
+  let sender: SenderFigures | undefined;
+  let tls: TlsFigures | undefined;
+  if (process.env.BENCH_MLLP_SENDER !== '0') {
+    log('  sender (MllpSender, MSA-2 matching) against the echo server');
+    sender = await benchSender(plan);
+    log('  listener over plain TCP and TLS');
+    tls = await benchTls(plan);
+  }
+
+  const enginesOff = process.env.BENCH_MLLP_ENGINES === '0';
+  const off = { skipped: 'BENCH_MLLP_ENGINES=0' };
+  const embedded: EngineBench | { skipped: string } = enginesOff ? off : await engineRun('embedded');
+  if ('startError' in embedded && embedded.startError) log(`  embedded engine did not start:\n${embedded.startError}`);
 
   let production: EngineBench | { skipped: string };
   let split: EngineBench | { skipped: string };
-  const services = await prepareProduction();
+  const services = enginesOff ? off : await prepareProduction();
   if ('skipped' in services) {
     log(`  production skipped: ${services.skipped}`);
     production = services;
@@ -123,11 +140,11 @@ async function engines(tag: string, engineRun: EngineRun): Promise<number> {
     }
   }
 
-  const results = { embedded, production, split, baseline: base, fhir: fhirMode };
+  const results = { embedded, production, split, baseline: base, fhir: fhirMode, sender, tls };
   process.stdout.write(`\n${table(results)}\n`);
   process.stdout.write(`${JSON.stringify(summary(results))}\n`);
   const failedToStart =
-    embedded.startError || ('startError' in production && production.startError) || ('startError' in split && split.startError);
+    ('startError' in embedded && embedded.startError) || ('startError' in production && production.startError) || ('startError' in split && split.startError);
   return failedToStart ? 1 : 0;
 }
 

@@ -4,18 +4,24 @@
  */
 import type { EngineBench, ScenarioResult } from './engine';
 import type { LoadResult } from './load';
+import { senderSummary, senderTable, type SenderFigures, type TlsFigures } from './sender';
 
 /** The goal for production mode (issue targets), printed beside the figures, never asserted. */
 export const TARGETS = { production_c1_msgs_per_s: 1000, production_c8_msgs_per_s: 4000 };
 
 export interface BenchResults {
-  embedded: EngineBench;
+  /** Skipped with BENCH_MLLP_ENGINES=0 (sender and TLS scenarios only). */
+  embedded: EngineBench | { skipped: string };
   production: EngineBench | { skipped: string };
   /** Production with one intake process (WASL_ROLE=intake) and one worker (WASL_ROLE=worker). */
   split: EngineBench | { skipped: string };
   baseline: { c1: LoadResult; c8: LoadResult };
   /** Which FHIR destination the channel wrote to. */
   fhir: 'builtin' | 'stub';
+  /** MllpSender against the echo server (sender.ts); absent with BENCH_MLLP_SENDER=0. */
+  sender?: SenderFigures;
+  /** The listener over plain TCP and TLS (sender.ts); absent with BENCH_MLLP_SENDER=0. */
+  tls?: TlsFigures;
 }
 
 const round = (n: number | null | undefined, digits = 0): number | null =>
@@ -44,6 +50,7 @@ function engineFigures(e: EngineBench | { skipped: string }): Record<string, num
 
 export function summary(r: BenchResults): Record<string, unknown> {
   const prod = 'skipped' in r.production ? undefined : r.production;
+  const emb = 'skipped' in r.embedded ? undefined : r.embedded;
   return {
     bench: 'mllp',
     fhir_destination: r.fhir,
@@ -59,14 +66,15 @@ export function summary(r: BenchResults): Record<string, unknown> {
       c8_p99_ms: round(r.baseline.c8.p99Ms, 3),
     },
     ratio: {
-      embedded_c1: ratio(r.embedded.c1, r.baseline.c1),
-      embedded_c8: ratio(r.embedded.c8, r.baseline.c8),
+      embedded_c1: ratio(emb?.c1, r.baseline.c1),
+      embedded_c8: ratio(emb?.c8, r.baseline.c8),
       production_c1: ratio(prod?.c1, r.baseline.c1),
       production_c8: ratio(prod?.c8, r.baseline.c8),
       production_split_c1: ratio('skipped' in r.split ? undefined : r.split.c1, r.baseline.c1),
       production_split_c8: ratio('skipped' in r.split ? undefined : r.split.c8, r.baseline.c8),
     },
     targets: TARGETS,
+    ...senderSummary(r.sender, r.tls),
   };
 }
 
@@ -128,5 +136,6 @@ export function table(r: BenchResults): string {
       for (const f of s.failures) lines.push(`  ${f.controlId}: ${f.reason}`);
     }
   }
+  if (r.sender || r.tls) lines.push('', senderTable(r.sender, r.tls));
   return lines.join('\n');
 }

@@ -63,3 +63,34 @@ export async function rejectionOf(p: Promise<unknown>): Promise<{ code?: string;
   }
   throw new Error('expected a rejection');
 }
+
+export interface TestCertificate {
+  /** PEM private key. */
+  key: string;
+  /** PEM certificate, self-signed, for `localhost` and 127.0.0.1. */
+  cert: string;
+  /** A client certificate and key signed by `key` (for mutual TLS), when asked for. */
+  clientCert?: string;
+  clientKey?: string;
+}
+
+/**
+ * A self-signed certificate made for the test (selfsigned v5, async), valid for localhost and
+ * 127.0.0.1. EC keys: generation takes milliseconds.
+ */
+export async function makeCertificate(opts: { client?: boolean; cn?: string } = {}): Promise<TestCertificate> {
+  const selfsigned = await import('selfsigned');
+  const pems = await selfsigned.generate([{ name: 'commonName', value: opts.cn ?? 'localhost' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [
+      // cA so that it can also sign the client certificate used for mutual TLS.
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+    ],
+    clientCertificate: opts.client ? { cn: 'wasl-test-client', keyType: 'ec' } : undefined,
+  });
+  return { key: pems.private, cert: pems.cert, clientCert: pems.clientcert, clientKey: pems.clientprivate };
+}
