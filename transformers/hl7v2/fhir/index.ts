@@ -22,6 +22,11 @@ export function mappedMessageTypes(): string[] {
   return Object.keys(MAPPERS).sort();
 }
 
+/** True when `TYPE^TRIGGER` (e.g. `SIU^S12`) has a mapping, exact or through `TYPE^*`. */
+export function hasMapping(messageType: string, triggerEvent: string): boolean {
+  return mapperFor(messageType, triggerEvent) !== undefined;
+}
+
 /** The mapper for a message, or undefined when its type/trigger has none. */
 function mapperFor(messageType: string, triggerEvent: string): MessageMapper | undefined {
   return MAPPERS[`${messageType}^${triggerEvent}`] ?? MAPPERS[`${messageType}^*`];

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import type { Appointment, Bundle, Resource } from '@medplum/fhirtypes';
+import { ValidationError } from '../../../common/errors';
+import { validateFhir } from '../../../transformers/fhir/validate';
+import { hl7ToFhirTransaction, type Hl7ToFhirOptions } from '../../../transformers/hl7v2/fhir/index';
+import { parseHl7 } from '../../../transformers/hl7v2/parse';
+import { hl7Fixture } from '../fixtures';
+
+function bundleOf(fixtureOrText: string, options?: Hl7ToFhirOptions): Bundle {
+  const text = fixtureOrText.endsWith('.hl7') ? hl7Fixture(fixtureOrText) : fixtureOrText;
+  return hl7ToFhirTransaction(parseHl7(text), options);
+}
+
+function all<T extends Resource>(b: Bundle, type: T['resourceType']): T[] {
+  return b.entry!.filter((e) => e.resource!.resourceType === type).map((e) => e.resource as T);
+}
+
+function assertValid(b: Bundle): void {
+  const v = validateFhir(b);
+  assert.ok(v.valid, JSON.stringify(v.outcome.issue.slice(0, 5)));
+}
+
+function mappingError(fn: () => unknown): ValidationError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ValidationError, String(err));
+    return err;
+  }
+  assert.fail('expected a ValidationError');
+}
+
+const SIU = (trigger: string, sch25 = 'Booked', tq1 = 'TQ1|||||||20250301093000+0300|20250301100000+0300') =>
+  `MSH|^~\\&|SCH|FAC|R|RF|20250101120000+0300||SIU^${trigger}^SIU_${trigger}|C1|P|2.5.1\rSCH|P1^EHR|F1^SCHED||||FU^Follow-up^L|||30|MIN|||||||||||||||${sch25}\r${tq1}\rPID|1||P1^^^HOSP^MR||AL-ḤARBĪ^Nūr||19800101|F\rRGS|1\rAIP|1||D1^AHMAD^SARA^^^^^^HOSP|ATND^Attending^L\r`;
+
+describe('transformers/hl7v2/fhir/scheduling', () => {
+  describe('every SIU fixture gives a valid transaction Bundle', () => {
+    for (const name of ['mscvt_SIU-S12-01.hl7', 'mscvt_SIU-S14-01.hl7', 'rethink_siu-s12-schedule.hl7']) {
+      it(name, () => {
+        const b = bundleOf(name);
+        assertValid(b);
+        assert.equal(all<Appointment>(b, 'Appointment').length, 1);
+      });
+    }
+  });
+
+  it('S12 fixture: identifiers, booked, instants with offset, patient/practitioner/location participants', () => {
+    const b = bundleOf('mscvt_SIU-S12-01.hl7');
+    const [appt] = all<Appointment>(b, 'Appointment');
+    assert.deepEqual(appt.identifier?.map((i) => [i.value, i.type?.coding?.[0].code]), [['12345', 'PLAC'], ['36996', 'FILL']]);
+    assert.equal(appt.status, 'booked');
+    assert.equal(appt.start, '2021-09-24T09:30:00+02:15');
+    assert.equal(appt.end, '2021-09-24T10:20:00+02:15');
+    assert.equal(appt.serviceType?.[0].coding?.[0].system, 'http://snomed.info/sct');
+    assert.equal(appt.comment, 'Appointment booked for emergency procedure');
+    const patient = b.entry!.find((e) => e.resource!.resourceType === 'Patient')!;
+    assert.equal(appt.participant[0].actor?.reference, patient.fullUrl);
+    assert.ok(appt.participant.some((p) => p.actor?.display === 'Robert C GE'));
+    assert.ok(appt.participant.some((p) => p.actor?.display === '055 Room01'));
+    const entry = b.entry!.find((e) => e.resource === appt)!;
+    assert.equal(entry.request?.url, 'Appointment?identifier=urn%3Awasl%3Asending-facility%3AGHHSFacility|36996');
+  });
+
+  it('a time without offset goes to requestedPeriod, or to start/end with defaultTimezoneOffset', () => {
+    const [plain] = all<Appointment>(bundleOf('rethink_siu-s12-schedule.hl7'), 'Appointment');
+    assert.equal(plain.start, undefined);
+    assert.deepEqual(plain.requestedPeriod, [{ start: '2026-03-25', end: '2026-03-25' }]);
+    assert.equal(plain.minutesDuration, 30);
+    const [zoned] = all<Appointment>(bundleOf('rethink_siu-s12-schedule.hl7', { defaultTimezoneOffset: '+03:00' }), 'Appointment');
+    assert.equal(zoned.start, '2026-03-25T14:00:00+03:00');
+    assert.equal(zoned.end, '2026-03-25T14:30:00+03:00');
+  });
+
+  it('status follows the trigger, then SCH-25', () => {
+    const status = (trigger: string, sch25?: string) => all<Appointment>(bundleOf(SIU(trigger, sch25)), 'Appointment')[0].status;
+    assert.equal(status('S12'), 'booked');
+    assert.equal(status('S13'), 'booked');
+    assert.equal(status('S14', 'Started'), 'arrived');
+    assert.equal(status('S14', 'Complete'), 'fulfilled');
+    assert.equal(status('S15'), 'cancelled');
+    assert.equal(status('S17'), 'entered-in-error');
+    assert.equal(status('S26'), 'noshow');
+    assert.equal(status('S12', 'Pending'), 'pending');
+    const cancelled = all<Appointment>(bundleOf(SIU('S15')), 'Appointment')[0];
+    assert.ok(cancelled.participant.every((p) => p.status === 'declined'));
+  });
+
+  it('keeps non-ASCII names and validates the synthetic message', () => {
+    const b = bundleOf(SIU('S12'));
+    assertValid(b);
+    const patient = all<Resource & { name?: { family?: string }[] }>(b, 'Patient')[0];
+    assert.equal(patient.name?.[0].family, 'AL-ḤARBĪ');
+    const [appt] = all<Appointment>(b, 'Appointment');
+    assert.equal(appt.appointmentType, undefined);
+    assert.equal(appt.reasonCode?.[0].coding?.[0].code, 'FU');
+    assert.equal(appt.minutesDuration, 30);
+  });
+
+  it('101 when SCH-1 and SCH-2 are both empty', () => {
+    const err = mappingError(() => bundleOf(SIU('S12').replace('SCH|P1^EHR|F1^SCHED|', 'SCH|||')));
+    assert.equal(err.details?.hl7ErrorCode, 101);
+    assert.equal(err.path, 'SCH-2');
+  });
+});
