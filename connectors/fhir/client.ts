@@ -13,10 +13,11 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Client from 'fhir-kit-client';
-import type { Bundle, CapabilityStatement } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, CapabilityStatement } from '@medplum/fhirtypes';
 import { TransientError, ValidationError } from '../../common/errors';
 import { logger as createLogger, type Logger } from '../../common/logger';
 import { checkTransactionResponse, classifyFhirFailure } from './classify';
+import { canSplit, locationOf, planChunks, resolveReferences } from './split-transaction';
 
 export interface FhirDestinationOptions {
   /** FHIR base URL, e.g. `http://127.0.0.1:8080/fhir/R4`. */
@@ -25,6 +26,12 @@ export interface FhirDestinationOptions {
   timeoutMs?: number;
   /** Sent with every request (e.g. `Authorization`). */
   headers?: Record<string, string>;
+  /**
+   * Largest transaction the server takes; a larger Bundle whose entries are all conditional is
+   * posted as several transactions in reference order (connectors/fhir/split-transaction.ts).
+   * Default: no limit. Medplum's is 8 when any entry is conditional.
+   */
+  maxTransactionEntries?: number;
   logger?: Logger;
 }
 
@@ -74,6 +81,7 @@ function elapsed(started: number): number {
 export class FhirDestination {
   private readonly client: Client;
   private readonly timeoutMs: number;
+  private readonly maxEntries: number;
   private readonly log: Logger;
   private readonly inFlight = new Set<InFlight>();
   private closed = false;
@@ -84,6 +92,7 @@ export class FhirDestination {
       throw new ValidationError('FHIR_BASE_URL', 'FHIR base URL is not an absolute http(s) URL', { path: 'baseUrl' });
     }
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxEntries = opts.maxTransactionEntries && opts.maxTransactionEntries > 0 ? opts.maxTransactionEntries : Infinity;
     this.log = opts.logger ?? createLogger({ stage: 'fhir-destination' });
     this.client = new Client({ baseUrl: opts.baseUrl.replace(/\/+$/, ''), customHeaders: { ...opts.headers } });
   }
@@ -101,6 +110,41 @@ export class FhirDestination {
     if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'transaction') {
       throw new ValidationError('FHIR_NOT_TRANSACTION', 'Payload is not a FHIR Bundle of type transaction', { path: 'type' });
     }
+    const entries = bundle.entry ?? [];
+    if (entries.length > this.maxEntries && canSplit(bundle)) return this.postInChunks(entries, ctx);
+    return this.postOne(bundle, ctx);
+  }
+
+  /**
+   * Posts the chunks one after another, each with the server ids of what earlier chunks wrote.
+   * The answer is one transaction-response with the entries in the original order.
+   */
+  private async postInChunks(entries: BundleEntry[], ctx: { correlationId: string }): Promise<TransactionResult> {
+    const started = performance.now();
+    const resolved = new Map<string, string>();
+    const responses = new Map<BundleEntry, BundleEntry>();
+    let status = 200;
+    const chunks = planChunks(entries, this.maxEntries);
+    for (const chunk of chunks) {
+      const part = resolveReferences({ resourceType: 'Bundle', type: 'transaction', entry: chunk } as Bundle, resolved);
+      const result = await this.postOne(part, ctx);
+      status = result.status;
+      chunk.forEach((entry, i) => {
+        const answer = result.bundle.entry?.[i] ?? {};
+        responses.set(entry, answer);
+        const location = locationOf(answer);
+        if (entry.fullUrl && location) resolved.set(entry.fullUrl, location);
+      });
+    }
+    this.log.debug('FHIR transaction posted in chunks', { correlationId: ctx.correlationId, chunks: chunks.length, entries: entries.length });
+    return {
+      status,
+      bundle: { resourceType: 'Bundle', type: 'transaction-response', entry: entries.map((e) => responses.get(e) ?? {}) },
+      durationMs: elapsed(started),
+    };
+  }
+
+  private async postOne(bundle: Bundle, ctx: { correlationId: string }): Promise<TransactionResult> {
     const requestId = randomUUID();
     const fields = { correlationId: ctx.correlationId, requestId };
     const started = performance.now();

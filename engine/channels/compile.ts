@@ -164,6 +164,8 @@ function destinationStage(channel: string, name: string, dest: DestinationConfig
           destination: name,
           url: dest.url === 'builtin' && opts.builtinFhirUrl ? opts.builtinFhirUrl : dest.url,
           timeoutMs: dest.timeoutMs ?? DEFAULTS.fhir.timeoutMs,
+          // 0 = no limit. The built-in server is Medplum, which refuses conditional transactions over 8 entries.
+          maxTransactionEntries: dest.maxTransactionEntries ?? (dest.url === 'builtin' ? DEFAULTS.fhir.builtinMaxTransactionEntries : 0),
         },
       };
     case 'mllp':

@@ -14,6 +14,8 @@ export const DEFAULTS = {
   },
   fhir: {
     timeoutMs: 10_000,
+    /** Medplum's fhir-router limit for transactions with conditional entries. */
+    builtinMaxTransactionEntries: 8,
   },
   /** MLLP destinations (wasl-mllp-out). */
   mllpOut: {

@@ -119,6 +119,7 @@ const fhirDestination = {
       'x-hint': "must be 'builtin' or an http(s) URL",
     },
     timeoutMs: { type: 'integer', minimum: 1, default: DEFAULTS.fhir.timeoutMs },
+    maxTransactionEntries: { type: 'integer', minimum: 1 },
     prefetch,
     retry: { $ref: '#/definitions/retry' },
   },

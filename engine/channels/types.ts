@@ -104,6 +104,11 @@ export interface FhirDestinationConfig {
   url: string;
   /** Default 10000. */
   timeoutMs?: number;
+  /**
+   * Largest transaction the server takes: bigger Bundles of conditional writes are posted in
+   * chunks (connectors/fhir/split-transaction.ts). Default: no limit; 8 for `builtin` (Medplum).
+   */
+  maxTransactionEntries?: number;
   /** Settings of the `<channel>.dest.<name>` queue. */
   prefetch?: number;
   retry?: RetryConfig;

@@ -17,7 +17,11 @@ interface FhirOutDef extends NodeDef {
   destination: string;
   url: string;
   timeoutMs?: number | string;
+  maxTransactionEntries?: number | string;
 }
+
+/** The built-in server is Medplum's fhir-router: it refuses conditional transactions over 8 entries. */
+const BUILTIN_MAX_TRANSACTION_ENTRIES = 8;
 
 export = function register(RED: NodeAPI): void {
   function FhirOutNode(this: Node, config: FhirOutDef): void {
@@ -26,9 +30,11 @@ export = function register(RED: NodeAPI): void {
     const runtime = getRuntime(RED);
     const channel = config.channel || node.z || node.id;
     const destinationName = config.destination || 'fhir';
-    const baseUrl = !config.url || config.url === 'builtin' ? runtime.builtinFhirUrl : config.url;
+    const builtin = !config.url || config.url === 'builtin';
+    const baseUrl = builtin ? runtime.builtinFhirUrl : config.url;
     const client = new FhirDestination({
       baseUrl,
+      maxTransactionEntries: Number(config.maxTransactionEntries) || (builtin ? BUILTIN_MAX_TRANSACTION_ENTRIES : undefined),
       timeoutMs: Number(config.timeoutMs) || 10_000,
       logger: logger({ channel, stage: `dest.${destinationName}`, nodeId: node.id }),
     });

@@ -28,7 +28,7 @@ const EVERY_FIELD: ChannelsFile = {
       transformers: [{ type: 'hl7-to-fhir', mapping: 'adt' }],
       router: [{ destination: 'fhir', when: [...EVERY_RULE] }],
       destinations: {
-        fhir: { type: 'fhir', url: 'http://localhost:8080/fhir', timeoutMs: 5000, prefetch: 10, retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000 } },
+        fhir: { type: 'fhir', url: 'http://localhost:8080/fhir', timeoutMs: 5000, maxTransactionEntries: 8, prefetch: 10, retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000 } },
         lab: {
           type: 'mllp',
           host: 'lab.example.org',
