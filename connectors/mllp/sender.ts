@@ -232,6 +232,35 @@ export class MllpSender extends EventEmitter<MllpSenderEvents> {
   }
 
   /**
+   * Sends an acknowledgment message that expects no answer: an enhanced-mode application ACK,
+   * which carries MSH-15/16 = NE so the receiver sends nothing back (HL7V2.md §5). Resolves once
+   * the frame is handed to the socket. This is the one way an ACK goes out through a sender.
+   *
+   * @throws ValidationError `MLLP_NOT_ACK` when the message is not an ACK; TransientError as for
+   *   a send's connect, or `MLLP_CLOSED` when the write fails.
+   */
+  async notify(ack: string | Buffer): Promise<void> {
+    if (this.closed) throw this.closedByClient();
+    const header = readHl7Header(typeof ack === 'string' ? ack : ack.toString('utf8'));
+    if (header.messageType.toUpperCase() !== 'ACK') {
+      throw new ValidationError('MLLP_NOT_ACK', `notify sends acknowledgments only; message ${header.controlId} is ${header.messageType}`, { path: 'MSH-9' });
+    }
+    await this.acquire();
+    try {
+      const conn = await this.ensureConnected();
+      this.counters.sent += 1;
+      await new Promise<void>((resolve, reject) => {
+        conn.socket.write(frame(ack), (err) => {
+          if (err) reject(new TransientError('MLLP_CLOSED', `MLLP connection to ${this.where()} failed while writing an acknowledgment`, { cause: err }));
+          else resolve();
+        });
+      });
+    } finally {
+      this.release();
+    }
+  }
+
+  /**
    * Closes the connection; sends awaiting an ACK, and sends waiting their turn, reject with
    * `MLLP_CLOSED`. Safe to call more than once, and before any send.
    */

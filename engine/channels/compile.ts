@@ -122,6 +122,13 @@ function sourceStage(channel: string, source: SourceConfig): Stage {
           ackTimeoutMs: source.ackTimeoutMs ?? DEFAULTS.mllp.ackTimeoutMs,
           charset: source.charset ?? DEFAULT_CHARSET,
           batchAck: source.batchAck ?? DEFAULTS.mllp.batchAck,
+          ...(source.applicationAck
+            ? {
+                appAckHost: source.applicationAck.host,
+                appAckPort: source.applicationAck.port,
+                appAckTimeoutMs: source.applicationAck.timeoutMs ?? DEFAULTS.mllp.applicationAckTimeoutMs,
+              }
+            : {}),
           // Only when set: plain-TCP channels compile exactly as before.
           ...(source.tls ? tlsProps(source.tls) : {}),
         },

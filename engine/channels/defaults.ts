@@ -11,6 +11,8 @@ export const DEFAULTS = {
     ackAfter: 'stored' as const,
     ackTimeoutMs: 30_000,
     batchAck: 'batch' as const,
+    /** How long an application ACK waits for the destinations (retries included). */
+    applicationAckTimeoutMs: 300_000,
   },
   fhir: {
     timeoutMs: 10_000,

@@ -94,6 +94,16 @@ const mllpSource = {
     ackTimeoutMs: { type: 'integer', minimum: 100, default: DEFAULTS.mllp.ackTimeoutMs },
     charset: { enum: [...SUPPORTED_CHARSETS], default: DEFAULT_CHARSET },
     batchAck: { enum: ['batch', 'per-message'], default: DEFAULTS.mllp.batchAck },
+    applicationAck: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['host', 'port'],
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        timeoutMs: { type: 'integer', minimum: 1000, default: DEFAULTS.mllp.applicationAckTimeoutMs },
+      },
+    },
   },
 };
 

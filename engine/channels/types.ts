@@ -48,7 +48,7 @@ export interface MllpSourceConfig {
   acceptMessageTypes?: string[];
   /**
    * When the sender gets its (original-mode) ACK; see {@link AckAfter}. In enhanced mode the
-   * commit ACK always follows `stored` and this setting times the application ACK.
+   * commit ACK always follows `stored`.
    */
   ackAfter?: AckAfter;
   /** How long an ACK waits for `transformed` / `sent` before answering AR 207 (default 30 s). */
@@ -57,6 +57,11 @@ export interface MllpSourceConfig {
   charset?: string;
   /** A frame holding a batch (FHS/BHS): answer with one batch ACK, or with one ACK frame per message. */
   batchAck?: 'batch' | 'per-message';
+  /**
+   * Where enhanced-mode application ACKs go (MSH-16 AL/ER/SU): the sender's own MLLP listener.
+   * They are sent once every destination is done. Absent: such requests are logged, not answered.
+   */
+  applicationAck?: { host: string; port: number; timeoutMs?: number };
 }
 
 /**

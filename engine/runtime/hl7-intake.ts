@@ -42,7 +42,17 @@ export interface Hl7IntakeOptions {
   logger: Logger;
   /** Hands the message to the flow (the node's `send`). */
   submit(msg: WaslMsg): void;
+  /**
+   * Delivers an enhanced-mode application ACK (MSH-16 AL/ER/SU) to the sender's system, e.g. an
+   * MLLP sender's `notify`. Absent: such requests are logged and left unanswered.
+   */
+  applicationAck?: (ack: Buffer) => Promise<void>;
+  /** How long an application ACK waits for the destinations. Default 5 minutes. */
+  applicationAckTimeoutMs?: number;
 }
+
+/** Attempts to deliver one application ACK before it is given up (logged). */
+const APPLICATION_ACK_ATTEMPTS = 3;
 
 let ackSequence = 0;
 
@@ -190,6 +200,7 @@ export class Hl7Intake {
       this.recentlyAccepted.add(key);
       const stage = this.options.ackAfter ?? 'stored';
       // Enhanced mode: the commit ACK means "stored"; the application result is another message.
+      if (enhanced) this.scheduleApplicationAck(header, id, charset, log);
       if (stage === 'stored' || enhanced) return this.ackFor(header, 'AA', undefined, charset);
       return this.ackAfterStage(header, id, stage, charset, log);
     };
@@ -307,6 +318,48 @@ export class Hl7Intake {
       case 'timeout':
         return this.ackFor(header, 'AR', [{ code: 207, severity: 'E', diagnostic: `message stored but not ${stage} in time; it stays queued and a resend is deduplicated` }], charset);
     }
+  }
+
+  /**
+   * Enhanced mode, MSH-16 AL/ER/SU: once the destinations are done (or failed, or the wait timed
+   * out), sends AA/AE/AR as a message of its own when MSH-16 allows that code. In memory only:
+   * a restart forgets pending application ACKs (the commit ACK, the one that guards the data,
+   * has already gone out).
+   */
+  private scheduleApplicationAck(header: Hl7Header, id: string, charset: string, log: Logger): void {
+    const condition = ackModeOf(header).application;
+    if (condition === 'NE') return;
+    const deliver = this.options.applicationAck;
+    if (!deliver) {
+      log.warn('MSH-16 asks for an application ACK but the channel has no applicationAck destination; none sent', { condition });
+      return;
+    }
+    void (async () => {
+      const result = await waitForStage(this.runtime.store, id, 'sent', this.options.applicationAckTimeoutMs ?? 300_000).catch(() => ({ outcome: 'timeout' as const }));
+      const code = result.outcome === 'failed' ? 'AE' : result.outcome === 'timeout' ? 'AR' : 'AA';
+      if (!conditionAllows(condition, code)) return;
+      const errors =
+        result.outcome === 'failed'
+          ? [ackErrorFromStored(result.error)]
+          : result.outcome === 'timeout'
+            ? [{ code: 207, severity: 'E' as const, diagnostic: 'not delivered to every destination in time; it stays queued' }]
+            : undefined;
+      const options: BuildAckOptions = { code, controlId: newAckControlId(), timestamp: new Date(), errors };
+      const ack = encodeAck({ text: buildAck(header, options), code, send: true, charset, inbound: header, options });
+      for (let attempt = 1; attempt <= APPLICATION_ACK_ATTEMPTS; attempt++) {
+        try {
+          await deliver(ack);
+          log.info('application ACK sent', { code });
+          return;
+        } catch (err) {
+          if (attempt === APPLICATION_ACK_ATTEMPTS) {
+            log.error('application ACK could not be delivered', { code, error: toWaslError(err).code });
+          } else {
+            await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (attempt - 1)));
+          }
+        }
+      }
+    })();
   }
 
   private async reject(text: string, header: Hl7Header | undefined, err: WaslError, ackError: AckError | undefined, charset?: string): Promise<Ack> {

@@ -4,6 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { logger } from '../../common/logger';
+import { MllpSender } from '../../connectors/mllp/sender';
 import { MllpServer } from '../../connectors/mllp/server';
 import { readTlsFiles, type MllpTlsOptions } from '../../connectors/mllp/tls';
 import { toWaslError } from '../../common/errors';
@@ -22,6 +23,10 @@ interface MllpInDef extends NodeDef {
   /** Table 0211 charset for messages whose MSH-18 is empty. */
   charset?: string;
   batchAck?: 'batch' | 'per-message';
+  /** Enhanced-mode application ACKs go to this MLLP listener (MSH-16). */
+  appAckHost?: string;
+  appAckPort?: number | string;
+  appAckTimeoutMs?: number | string;
   /** Listen with TLS; PEM file paths (never the key's path in a log line). */
   tls?: boolean;
   tlsCa?: string;
@@ -40,7 +45,13 @@ export = function register(RED: NodeAPI): void {
     const accept = Array.isArray(config.acceptMessageTypes)
       ? config.acceptMessageTypes
       : String(config.acceptMessageTypes ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    // The sender's own listener, for application ACKs; connected on first use.
+    const appAck = config.appAckHost && Number(config.appAckPort)
+      ? new MllpSender({ host: config.appAckHost, port: Number(config.appAckPort), logger: log })
+      : undefined;
     const intake = new Hl7Intake(runtime, {
+      applicationAck: appAck ? (ack) => appAck.notify(ack) : undefined,
+      applicationAckTimeoutMs: Number(config.appAckTimeoutMs) || undefined,
       channel,
       acceptMessageTypes: accept,
       logger: log,
@@ -106,6 +117,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       runtime.channelHealth.set(channel, { state: 'stopped' });
+      void appAck?.close();
       server.close().then(
         () => {
           status.cancel();

@@ -41,7 +41,7 @@ describe('engine/channels/load', () => {
   it('reports an unknown key at the key, listing the allowed keys', () => {
     const text = replace(VALID, '      port: 2575\n', '      port: 2575\n      prot: 2576\n');
     assert.deepEqual(problems(text), [
-      `${FILE}:${at(text, 'prot')} channels[0].source.prot: unknown key "prot" (allowed: type, port, host, tls, maxMessageBytes, acceptMessageTypes, ackAfter, ackTimeoutMs, charset, batchAck)`,
+      `${FILE}:${at(text, 'prot')} channels[0].source.prot: unknown key "prot" (allowed: type, port, host, tls, maxMessageBytes, acceptMessageTypes, ackAfter, ackTimeoutMs, charset, batchAck, applicationAck)`,
     ]);
   });
 

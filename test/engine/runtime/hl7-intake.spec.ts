@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import iconv from 'iconv-lite';
 import fs from 'node:fs';
 import { logger } from '../../../common/logger';
+import { MllpSender } from '../../../connectors/mllp/sender';
+import { MllpServer } from '../../../connectors/mllp/server';
 import { Hl7Intake, type Hl7IntakeOptions } from '../../../engine/runtime/hl7-intake';
 import { EngineMetrics } from '../../../engine/runtime/metrics';
 import { Receipts } from '../../../engine/runtime/receipts';
@@ -167,6 +169,52 @@ describe('engine/runtime/hl7-intake', () => {
     });
   });
 
+  describe('application ACKs (enhanced mode, MSH-16)', () => {
+    /** The sender's own listener: records what reaches it and answers nothing (our ACKs say NE). */
+    async function senderListener() {
+      const got: string[] = [];
+      const server = new MllpServer({ port: 0, host: '127.0.0.1', handler: async (frame) => { got.push(frame.toString()); return ''; } });
+      const port = await server.listen();
+      const sender = new MllpSender({ host: '127.0.0.1', port });
+      return { got, deliver: (ack: Buffer) => sender.notify(ack), close: async () => { await sender.close(); await server.close(); } };
+    }
+
+    it('sends AA to the configured listener once the destinations are done, after the commit CA', async () => {
+      const peer = await senderListener();
+      try {
+        const ids: string[] = [];
+        const i = intake(queueing(ids), { applicationAck: peer.deliver });
+        assert.equal(parseMsa(await i.handle(enhanced('P1', 'AL', 'AL'))).code, 'CA');
+        assert.equal(peer.got.length, 0, 'nothing before the destinations finish');
+        await store.update(ids[0], { status: 'SENT', destination: 'fhir', response: '{}' });
+        await waitFor(() => peer.got.length === 1);
+        assert.deepEqual(parseMsa(peer.got[0]), { code: 'AA', ackedId: 'P1' });
+        assert.match(peer.got[0], /^MSH\|\^~\\&\|WASL\|WASL\|WASLTEST\|TESTHOSP\|[^|]*\|\|ACK\^A01\^ACK\|[^|]+\|P\|2\.5\.1\|\|\|NE\|NE/);
+      } finally {
+        await peer.close();
+      }
+    });
+
+    it('sends AE with the error for a failed message, and nothing on success when MSH-16 is ER', async () => {
+      const peer = await senderListener();
+      try {
+        const ids: string[] = [];
+        const i = intake(queueing(ids), { applicationAck: peer.deliver });
+        await i.handle(enhanced('P2', 'AL', 'ER'));
+        await i.handle(Buffer.from(enhanced('P3', 'AL', 'ER').toString().replace('|P1^^^', '|P3^^^')));
+        await store.update(ids[0], { status: 'SENT', destination: 'fhir' });
+        await store.update(ids[1], { status: 'ERROR', destination: 'fhir', error: { code: 'INTEGRATION_FHIR_REJECTED', kind: 'integration', message: 'FHIR server rejected the transaction: HTTP 422' } });
+        await waitFor(() => peer.got.length >= 1);
+        await new Promise((r) => setTimeout(r, 200));
+        assert.equal(peer.got.length, 1, 'ER: the success gets no application ACK');
+        assert.deepEqual(parseMsa(peer.got[0]), { code: 'AE', ackedId: 'P3' });
+        assert.match(peer.got[0], /\|207\^Application internal error\^HL70357\|E\|\|\|FHIR server rejected the transaction: HTTP 422/);
+      } finally {
+        await peer.close();
+      }
+    });
+  });
+
   describe('batches in one frame', () => {
     const batch = (count: number | string, ids: string[]) =>
       Buffer.from(
@@ -215,4 +263,12 @@ describe('engine/runtime/hl7-intake', () => {
 
 function iconvEncode(text: string, charset: string): Buffer {
   return iconv.encode(text, charset);
+}
+
+async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
