@@ -53,6 +53,14 @@ function channelIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
       if (!routedBy.has(name)) issues.push({ path: [...at, 'destinations', name], atKey: true, message: `destination "${name}" has no route in router: add one or remove the destination` });
     }
   }
+  const mapsToFhir = (channel.transformers ?? []).some((t) => t.type === 'hl7-to-fhir');
+  for (const [name, dest] of Object.entries(channel.destinations)) {
+    // An MLLP destination sends HL7 text; after hl7-to-fhir the payload is a FHIR Bundle, and
+    // every message would fail at the destination. Say so now, not one message at a time.
+    if (dest.type === 'mllp' && mapsToFhir) {
+      issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" sends HL7 v2 over MLLP, but this channel turns messages into FHIR (hl7-to-fhir): use a channel without that transformer` });
+    }
+  }
   issues.push(...retryIssues(channel.queue?.retry, [...at, 'queue', 'retry']));
   for (const [name, dest] of Object.entries(channel.destinations)) issues.push(...retryIssues(dest.retry, [...at, 'destinations', name, 'retry']));
   return issues;

@@ -70,6 +70,13 @@ describe('engine/channels/load', () => {
     ]);
   });
 
+  it('reports an MLLP destination on a channel that maps to FHIR', () => {
+    const text = replace(VALID, '        url: builtin\n', '        url: builtin\n      lab:\n        type: mllp\n        host: lab.example\n        port: 2575\n');
+    assert.deepEqual(problems(text), [
+      `${FILE}:${at(text, 'mllp', 2)} channels[0].destinations.lab.type: destination "lab" sends HL7 v2 over MLLP, but this channel turns messages into FHIR (hl7-to-fhir): use a channel without that transformer`,
+    ]);
+  });
+
   it('reports YAML syntax errors with the parser position and no path', () => {
     const text = replace(VALID, '      acceptMessageTypes: [ADT^A01]\n', '      acceptMessageTypes: [ADT^A01\n');
     const lines = problems(text);
@@ -172,7 +179,8 @@ describe('engine/channels/load', () => {
 
   it('accepts an mllp destination with ${VAR} host, port and TLS paths, and requires TLS cert and key together', () => {
     const dest = '      lab:\n        type: mllp\n        host: ${LAB_HOST:-lab.example.org}\n        port: ${LAB_PORT:-2575}\n        tls:\n          ca: ${LAB_CA}\n';
-    const ok = replace(VALID, '      fhir:\n', `${dest}      fhir:\n`);
+    // A channel that forwards HL7 (no hl7-to-fhir): an MLLP destination sends HL7 text.
+    const ok = replace(replace(VALID, '      fhir:\n', `${dest}      fhir:\n`), '    transformers:\n      - type: hl7-to-fhir\n        mapping: adt\n', '');
     const result = validateChannelsText(ok, FILE, { LAB_PORT: '6661', LAB_CA: '/etc/wasl/lab-ca.pem' });
     assert.deepEqual(result.problems, []);
     assert.deepEqual(result.config?.channels[0].destinations.lab, { type: 'mllp', host: 'lab.example.org', port: 6661, tls: { ca: '/etc/wasl/lab-ca.pem' } });
