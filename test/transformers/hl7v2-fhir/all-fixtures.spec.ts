@@ -3,7 +3,7 @@ import { validateFhir } from '../../../transformers/fhir/validate';
 import { hasMapping, hl7ToFhirTransaction } from '../../../transformers/hl7v2/fhir';
 import { parseHl7 } from '../../../transformers/hl7v2/parse';
 import { hl7Fixture, hl7FixtureNames } from '../fixtures';
-import { assertReferencesResolve, rejection } from './helpers';
+import { assertConditionalKeysUnique, assertReferencesResolve, rejection } from './helpers';
 
 /** Files that are not one parseable message: the batch helper's concern. */
 const NOT_ONE_MESSAGE: Record<string, string> = {
@@ -58,6 +58,7 @@ describe('transformers/hl7v2/fhir: every fixture', function () {
         assert.ok(e.request?.method === 'PUT' ? e.request.url.includes('?identifier=') : !!e.request?.ifNoneExist, 'every entry is conditional');
       }
       assertReferencesResolve(bundle);
+      assertConditionalKeysUnique(bundle);
       assert.deepEqual(hl7ToFhirTransaction(parseHl7(hl7Fixture(name))), bundle, 'deterministic');
     });
   }

@@ -55,6 +55,11 @@ describe('transformers/hl7v2/fhir/datatypes', () => {
     );
   });
 
+  it('NCIT (NCI Thesaurus) -> http://ncimeta.nci.nih.gov, the URI registered at terminology.hl7.org', () => {
+    assert.equal(codeSystemUri('NCIT'), 'http://ncimeta.nci.nih.gov');
+    assert.equal(codeSystemUri('ncit'), 'http://ncimeta.nci.nih.gov');
+  });
+
   it('TS: precision and offset kept, default zone applied, bad values are 102 at the field', () => {
     const { ctx, seg } = ctxWith('ZZZ|2025|202501021304-0130|20250102130405.12+0545|202501021304|2025-01-02');
     assert.equal(readDateTime(ctx, seg, 1), '2025');

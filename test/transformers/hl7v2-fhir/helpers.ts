@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Identifier, Resource } from '@medplum/fhirtypes';
 import { ValidationError } from '../../../common/errors';
 import { validateFhir } from '../../../transformers/fhir/validate';
 import { hl7ToFhirTransaction, type Hl7ToFhirOptions } from '../../../transformers/hl7v2/fhir';
@@ -55,4 +55,32 @@ export function assertReferencesResolve(b: Bundle): void {
   const urls = new Set(b.entry!.map((e) => e.fullUrl));
   const refs = JSON.stringify(b).match(/"reference":"urn:uuid:[^"]+"/g) ?? [];
   for (const r of refs) assert.ok(urls.has(r.slice(13, -1)), `dangling ${r}`);
+}
+
+/** `Type|system|value` of the identifier a conditional entry (PUT url or POST ifNoneExist) is keyed on. */
+export function conditionalKey(e: BundleEntry): string | undefined {
+  const query = e.request?.method === 'PUT' ? e.request.url.split('?')[1] : e.request?.ifNoneExist;
+  const m = query && /^identifier=([^|]*)\|(.*)$/.exec(query);
+  if (!m) return undefined;
+  const part = (s: string) => decodeURIComponent(s).replace(/\\([\\,$|])/g, '$1');
+  return `${e.resource!.resourceType}|${part(m[1])}|${part(m[2])}`;
+}
+
+/**
+ * A resend of the Bundle matches at most one stored resource per conditional entry: each
+ * conditional resource carries its own key, and no two resources of one type share any
+ * identifier system|value (a conditional URL matches every resource carrying it).
+ */
+export function assertConditionalKeysUnique(b: Bundle): void {
+  const holder = new Map<string, number>();
+  b.entry!.forEach((e, i) => {
+    const r = e.resource as Resource & { identifier?: Identifier[] };
+    const own = new Set((Array.isArray(r.identifier) ? r.identifier : []).map((id) => `${r.resourceType}|${id.system}|${id.value}`));
+    for (const k of own) {
+      assert.ok(!holder.has(k), `entries ${holder.get(k)} and ${i} both carry ${k}`);
+      holder.set(k, i);
+    }
+    const key = conditionalKey(e);
+    if (key) assert.ok(own.has(key), `entry ${i} is keyed on ${key} but does not carry it`);
+  });
 }

@@ -6,6 +6,7 @@ import { hl7ToFhirTransaction, type Hl7ToFhirOptions } from '../../../transforme
 import { parseHl7 } from '../../../transformers/hl7v2/parse';
 import { hl7Fixture } from '../fixtures';
 import { InProcessFhir } from '../medplum';
+import { assertConditionalKeysUnique, conditionalKey } from './helpers';
 
 function bundleOf(fixtureOrText: string, options?: Hl7ToFhirOptions): Bundle {
   const text = fixtureOrText.endsWith('.hl7') ? hl7Fixture(fixtureOrText) : fixtureOrText;
@@ -184,6 +185,31 @@ describe('transformers/hl7v2/fhir/results', () => {
       const e2 = mappingError(() => bundleOf(ORU('OBX|1|NM|1-8^X^LN||five||||||F')));
       assert.equal(e2.details?.hl7ErrorCode, 102);
       assert.equal(e2.path, 'OBX-5');
+    });
+
+    it('two OBR with one placer and filler number (ELR): each resource keeps its own key, a resend matches one', async () => {
+      // cdc_mumps_vpd.hl7: the second OBR was keyed on `<filler>/<OBR-4>` but still carried the
+      // shared FILL/PLAC, so after one post `DiagnosticReport?identifier=<filler>` matched both.
+      const mumps = bundleOf('cdc_mumps_vpd.hl7');
+      assertConditionalKeysUnique(mumps);
+      const reports = mumps.entry!.filter((e) => e.resource!.resourceType === 'DiagnosticReport');
+      assert.deepEqual(reports.map(conditionalKey), [
+        'DiagnosticReport|urn:oid:2.16.840.1.114222.4.3.3.2.3.2|Starlims Lab',
+        'DiagnosticReport|urn:oid:2.16.840.1.114222.4.3.3.2.3.2|Starlims Lab/47532-7',
+      ]);
+      assert.equal((reports[0].resource as DiagnosticReport).identifier?.find((i) => i.type?.coding?.[0].code === 'FILL')?.value, 'Starlims Lab');
+      assert.deepEqual((reports[1].resource as DiagnosticReport).identifier, [{ system: 'urn:oid:2.16.840.1.114222.4.3.3.2.3.2', value: 'Starlims Lab/47532-7' }]);
+
+      const obr2 = 'OBR|2|PL1^EHR|FL1^LAB^2.16.840.1.113883.19.1^ISO|2093-3^Cholesterol^LN|||20250101083000+0300||||||||||||||20250101120000+0300||CH|F';
+      const twoObr = bundleOf(ORU(`OBX|1|NM|2345-7^Glucose^LN||5.1|mmol/L^^UCUM|||||F\r${obr2}\rOBX|1|NM|2093-3^Chol^LN||4|mmol/L^^UCUM|||||F`));
+      assertConditionalKeysUnique(twoObr);
+      assert.ok(twoObr.entry!.length <= 8, `${twoObr.entry!.length} entries`);
+      const fhir = new InProcessFhir();
+      for (let i = 0; i < 3; i++) assert.equal((await fhir.transaction(twoObr)).status, 200);
+      assert.equal((await fhir.search('DiagnosticReport')).length, 2);
+      assert.equal((await fhir.search('ServiceRequest')).length, 2);
+      assert.equal((await fhir.search('Observation')).length, 2);
+      assert.equal((await fhir.search('DiagnosticReport?identifier=urn:oid:2.16.840.1.113883.19.1|FL1')).length, 1);
     });
 
     it('is deterministic, and a resend or a correction never duplicates on a FHIR server', async () => {

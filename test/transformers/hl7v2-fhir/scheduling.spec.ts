@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { validateResource } from '@medplum/core';
 import type { Appointment, Bundle, Resource } from '@medplum/fhirtypes';
 import { ValidationError } from '../../../common/errors';
 import { validateFhir } from '../../../transformers/fhir/validate';
 import { hl7ToFhirTransaction, type Hl7ToFhirOptions } from '../../../transformers/hl7v2/fhir/index';
 import { parseHl7 } from '../../../transformers/hl7v2/parse';
 import { hl7Fixture } from '../fixtures';
+import { InProcessFhir } from '../medplum';
 
 function bundleOf(fixtureOrText: string, options?: Hl7ToFhirOptions): Bundle {
   const text = fixtureOrText.endsWith('.hl7') ? hl7Fixture(fixtureOrText) : fixtureOrText;
@@ -33,7 +35,17 @@ function mappingError(fn: () => unknown): ValidationError {
 const SIU = (trigger: string, sch25 = 'Booked', tq1 = 'TQ1|||||||20250301093000+0300|20250301100000+0300') =>
   `MSH|^~\\&|SCH|FAC|R|RF|20250101120000+0300||SIU^${trigger}^SIU_${trigger}|C1|P|2.5.1\rSCH|P1^EHR|F1^SCHED||||FU^Follow-up^L|||30|MIN|||||||||||||||${sch25}\r${tq1}\rPID|1||P1^^^HOSP^MR||AL-ḤARBĪ^Nūr||19800101|F\rRGS|1\rAIP|1||D1^AHMAD^SARA^^^^^^HOSP|ATND^Attending^L\r`;
 
+/** R4 app-3 as Medplum checks it: start and end both, unless proposed / cancelled / waitlist. */
+function assertApp3(appt: Appointment): void {
+  assert.doesNotThrow(() => validateResource(appt), 'Medplum rejects the Appointment');
+  const untimed = appt.status === 'proposed' || appt.status === 'cancelled' || appt.status === 'waitlist';
+  assert.ok((!!appt.start && !!appt.end) || untimed, `app-3: ${appt.status} ${appt.start} ${appt.end}`);
+}
+
 describe('transformers/hl7v2/fhir/scheduling', () => {
+  // validateResource needs the R4 definitions, which InProcessFhir indexes (once) when built.
+  before(() => void new InProcessFhir());
+
   describe('every SIU fixture gives a valid transaction Bundle', () => {
     for (const name of ['mscvt_SIU-S12-01.hl7', 'mscvt_SIU-S14-01.hl7', 'rethink_siu-s12-schedule.hl7']) {
       it(name, () => {
@@ -61,14 +73,57 @@ describe('transformers/hl7v2/fhir/scheduling', () => {
     assert.equal(entry.request?.url, 'Appointment?identifier=urn%3Awasl%3Asending-facility%3AGHHSFacility|36996');
   });
 
-  it('a time without offset goes to requestedPeriod, or to start/end with defaultTimezoneOffset', () => {
+  it('a time without offset goes to requestedPeriod (status proposed, app-3), or to start/end with defaultTimezoneOffset', () => {
     const [plain] = all<Appointment>(bundleOf('rethink_siu-s12-schedule.hl7'), 'Appointment');
     assert.equal(plain.start, undefined);
     assert.deepEqual(plain.requestedPeriod, [{ start: '2026-03-25', end: '2026-03-25' }]);
     assert.equal(plain.minutesDuration, 30);
+    assert.equal(plain.status, 'proposed');
+    assert.ok(plain.participant.every((p) => p.status === 'needs-action'));
+    assertApp3(plain);
     const [zoned] = all<Appointment>(bundleOf('rethink_siu-s12-schedule.hl7', { defaultTimezoneOffset: '+03:00' }), 'Appointment');
     assert.equal(zoned.start, '2026-03-25T14:00:00+03:00');
     assert.equal(zoned.end, '2026-03-25T14:30:00+03:00');
+    assert.equal(zoned.status, 'booked');
+    assertApp3(zoned);
+  });
+
+  describe('start/end: TQ1-7/8, else SCH-11.4/.5, else AIS/AIG/AIL/AIP start + duration; none known -> proposed', () => {
+    const when = (sch11: string, tq1: string, resources: string, trigger = 'S12', sch25 = 'Booked') => {
+      const text = SIU(trigger, sch25, tq1).replace('|||30|MIN|||', `|||30|MIN|${sch11}||`) + resources;
+      const b = bundleOf(text);
+      assertValid(b);
+      const [appt] = all<Appointment>(b, 'Appointment');
+      assertApp3(appt);
+      return appt;
+    };
+    const span = (a: Appointment) => [a.status, a.start, a.end];
+
+    it('TQ1-7 / TQ1-8 (v2.5+)', () => {
+      assert.deepEqual(span(when('', 'TQ1|||||||20250301093000+0300|20250301100000+0300', '')), ['booked', '2025-03-01T09:30:00+03:00', '2025-03-01T10:00:00+03:00']);
+    });
+    it('SCH-11 TQ start / end (older versions)', () => {
+      assert.deepEqual(span(when('^^^20250301093000+0300^20250301094500+0300', 'NTE|1||x', '')), ['booked', '2025-03-01T09:30:00+03:00', '2025-03-01T09:45:00+03:00']);
+    });
+    it('SCH-11 start only: end = start + SCH-9/10', () => {
+      assert.deepEqual(span(when('^^^20250301235000+0300', 'NTE|1||x', '')), ['booked', '2025-03-01T23:50:00+03:00', '2025-03-02T00:20:00+03:00']);
+    });
+    it('AIS-4 + AIS-7/8, AIG-8 + AIG-11/12, AIL-6 + AIL-9/10, AIP-6 + AIP-9/10', () => {
+      const none = 'NTE|1||x';
+      assert.deepEqual(span(when('', none, 'AIS|1||CONSULT^Consult|20250301090000-0500|||45|MIN\r')), ['booked', '2025-03-01T09:00:00-05:00', '2025-03-01T09:45:00-05:00']);
+      assert.deepEqual(span(when('', none, 'AIG|1||R1^Room|ROOM||||20250301090000-0500|||1|H\r')), ['booked', '2025-03-01T09:00:00-05:00', '2025-03-01T10:00:00-05:00']);
+      assert.deepEqual(span(when('', none, 'AIL|1||CLINIC^101|||20250301090000-0500|||20|MIN\r')), ['booked', '2025-03-01T09:00:00-05:00', '2025-03-01T09:20:00-05:00']);
+      const aip = when('', none, 'AIP|2||D2^BAKR^ALI^^^^^^HOSP|ATND||20250301090000-0500|||15|MIN\r');
+      assert.deepEqual(span(aip), ['booked', '2025-03-01T09:00:00-05:00', '2025-03-01T09:15:00-05:00']);
+    });
+    it('no start at all: proposed (cancelled / waitlist kept, entered-in-error -> cancelled)', () => {
+      const none = 'NTE|1||x';
+      assert.deepEqual(span(when('', none, '')), ['proposed', undefined, undefined]);
+      assert.deepEqual(span(when('', none, '', 'S15')), ['cancelled', undefined, undefined]);
+      assert.deepEqual(span(when('', none, '', 'S17')), ['cancelled', undefined, undefined]);
+      assert.deepEqual(span(when('', none, '', 'S14', 'Waitlist')), ['waitlist', undefined, undefined]);
+      assert.deepEqual(span(when('', none, '', 'S26')), ['proposed', undefined, undefined]);
+    });
   });
 
   it('status follows the trigger, then SCH-25', () => {

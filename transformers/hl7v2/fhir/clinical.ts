@@ -348,7 +348,9 @@ export interface OrderIds {
 /**
  * `key` unless the Bundle already has a `resourceType` with it (two OBR of one message sharing
  * an order number, as some ELR senders do): then the key is narrowed by `discriminator` (OBR-4
- * code, else the set id), which is as stable across resends as the key itself.
+ * code, else the set id), which is as stable across resends as the key itself. The narrowed
+ * resource then carries the narrowed key, and the shared placer/filler stays on the first resource
+ * only (TransactionBuilder.build), so each conditional URL matches one stored resource.
  */
 export function uniqueKey(ctx: MappingContext, resourceType: string, key: Identifier, discriminator: string): Identifier {
   if (!ctx.bundle.find(resourceType, key.system!, key.value!)) return key;

@@ -181,6 +181,8 @@ const CODE_SYSTEMS: Record<string, string> = {
   'ISO3166-1': 'urn:iso:std:iso:3166',
   ISO639: 'urn:ietf:bcp:47',
   NPI: 'http://hl7.org/fhir/sid/us-npi',
+  // NCI Thesaurus: the URI registered at terminology.hl7.org (NamingSystem NCI Thesaurus).
+  NCIT: 'http://ncimeta.nci.nih.gov',
 };
 
 const OID_RE = /^[0-2](\.(0|[1-9]\d*))+$/;

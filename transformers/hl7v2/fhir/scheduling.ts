@@ -10,7 +10,7 @@
  * | SCH-6 event reason | reasonCode; SCH-7 appointment reason (CWE) also reasonCode |
  * | SCH-8 appointment type | appointmentType |
  * | SCH-9 + SCH-10 duration | minutesDuration (MIN/H/S units converted) |
- * | TQ1-7 / TQ1-8, else SCH-11.4 / SCH-11.5, else AIS-4 (+ AIS-7/8 duration) | start / end |
+ * | TQ1-7 / TQ1-8 (v2.5+), else SCH-11.4 / SCH-11.5 (TQ, older versions), else the first resource segment with a start: AIS-4 (+ AIS-7/8 duration), AIG-8 (+ AIG-11/12), AIL-6 (+ AIL-9/10), AIP-6 (+ AIP-9/10) | start / end; a missing end is start + that duration, else + SCH-9/10 |
  * | AIS-3 | serviceType | NTE after SCH | comment |
  * | PID | participant Patient (accepted) |
  * | AIP-3 (XCN) + AIP-4 role | participant Practitioner, type = AIP-4 |
@@ -22,9 +22,18 @@
  * Started arrived, Complete fulfilled, Cancelled/Dc cancelled, Deleted entered-in-error, Noshow
  * noshow), else booked (S12 new, S13 reschedule, S14 modify, S18-S24 resource changes).
  *
- * Deviation: Appointment.start/end are FHIR instants, which need a time zone. A time sent without
- * an offset (and no defaultTimezoneOffset option) cannot be an instant, so it goes to
- * requestedPeriod (dateTime, date only) rather than being invented.
+ * Deviations:
+ * - Appointment.start/end are FHIR instants, which need a time zone. A time sent without an offset
+ *   (and no defaultTimezoneOffset option) cannot be an instant, so it goes to requestedPeriod
+ *   (dateTime, date only) rather than being invented.
+ * - R4 invariant app-3 allows an Appointment without start and end only when it is proposed,
+ *   cancelled or waitlisted (a booked slot must say when it is). So when no start and end are
+ *   known as instants (no timing in the message, a time without an offset, or a start with
+ *   neither end nor duration), the status becomes `proposed` (the IG maps SCH-25 straight to
+ *   status and leaves this case open): the appointment is known, its time is not settled, and
+ *   whatever timing was sent stays in requestedPeriod. `cancelled` and `waitlist` are kept;
+ *   `entered-in-error` (S17 delete) becomes `cancelled`, so a deleted appointment never looks
+ *   live. Give the defaultTimezoneOffset option to keep the v2 status for local times.
  */
 import type { Appointment, CodeableConcept } from '@medplum/fhirtypes';
 import type { Hl7Segment } from '../segment';
@@ -73,6 +82,53 @@ function minutes(amount: string | undefined, unit: string | undefined): number |
   return m >= 1 ? m : undefined;
 }
 
+/** Statuses R4 app-3 allows without start/end: others become proposed (see the header). */
+export function untimedStatus(status: Appointment['status']): Appointment['status'] {
+  if (status === 'proposed' || status === 'cancelled' || status === 'waitlist') return status;
+  return status === 'entered-in-error' ? 'cancelled' : 'proposed';
+}
+
+/** Resource segments and where their start date/time, duration and duration units sit. */
+const RESOURCE_TIMING: [id: string, start: number, duration: number, units: number][] = [
+  ['AIS', 4, 7, 8],
+  ['AIG', 8, 11, 12],
+  ['AIL', 6, 9, 10],
+  ['AIP', 6, 9, 10],
+];
+
+/** `instant` + `mins` minutes, in the instant's own offset; undefined unless it is an instant. */
+export function addMinutes(instant: string | undefined, mins: number | undefined): string | undefined {
+  const m = instant && /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.exec(instant);
+  if (!m || mins === undefined) return undefined;
+  const t = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5] + mins, +m[6]));
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const date = `${p(t.getUTCFullYear(), 4)}-${p(t.getUTCMonth() + 1)}-${p(t.getUTCDate())}`;
+  return `${date}T${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())}${m[7] ?? ''}${m[8]}`;
+}
+
+/**
+ * Start and end of the appointment: TQ1-7/8 (v2.5+), else SCH-11.4/.5 (TQ, deprecated but what
+ * older senders fill), else the first AIS/AIG/AIL/AIP with a start date/time. With a start and no
+ * end, the end is start + that segment's duration, else + SCH-9/10 (only for instants).
+ */
+export function appointmentTiming(ctx: MappingContext, sch: Hl7Segment): { start?: string; end?: string } {
+  const { msg } = ctx;
+  const tq1 = msg.segment('TQ1');
+  let start = (tq1 && dateTimeAt(ctx, tq1, 7)) ?? dateTimeAt(ctx, sch, 11, 4);
+  let end = (tq1 && dateTimeAt(ctx, tq1, 8)) ?? dateTimeAt(ctx, sch, 11, 5);
+  let duration: number | undefined;
+  for (const [id, at, dur, units] of RESOURCE_TIMING) {
+    const seg = msg.segments(id).find((s) => leaf(s, at));
+    if (!seg) continue;
+    const segStart = dateTimeAt(ctx, seg, at);
+    if (!start) start = segStart;
+    if (start === segStart) duration = minutes(leaf(seg, dur), leaf(seg, units, 1, 1));
+    break;
+  }
+  if (start && !end) end = addMinutes(start, duration ?? minutes(leaf(sch, 9), leaf(sch, 10, 1, 1)));
+  return { ...(start && { start }), ...(end && { end }) };
+}
+
 function mapSchedule(ctx: MappingContext): void {
   const { msg } = ctx;
   const sch = msg.segment('SCH');
@@ -84,7 +140,9 @@ function mapSchedule(ctx: MappingContext): void {
   const patient = patientRef(ctx);
   encounterRef(ctx, patient);
 
-  const status = appointmentStatus(msg.header.triggerEvent, sch);
+  const { start, end } = appointmentTiming(ctx, sch);
+  const timed = !!(asInstant(start) && asInstant(end));
+  const status = timed ? appointmentStatus(msg.header.triggerEvent, sch) : untimedStatus(appointmentStatus(msg.header.triggerEvent, sch));
   const participantStatus: ParticipantStatus = PARTICIPANT_STATUS[status!] ?? 'accepted';
   const identifier = [placer && typed(placer, 'PLAC', 'Placer Identifier'), filler && typed(filler, 'FILL', 'Filler Identifier')].filter((x) => x !== undefined);
   const appointment: Appointment = {
@@ -100,13 +158,9 @@ function mapSchedule(ctx: MappingContext): void {
   const duration = minutes(leaf(sch, 9), leaf(sch, 10, 1, 1));
   if (duration) appointment.minutesDuration = duration;
 
-  const tq1 = msg.segment('TQ1');
-  const ais = msg.segment('AIS');
-  const start = (tq1 && dateTimeAt(ctx, tq1, 7)) ?? dateTimeAt(ctx, sch, 11, 4) ?? (ais && dateTimeAt(ctx, ais, 4));
-  const end = (tq1 && dateTimeAt(ctx, tq1, 8)) ?? dateTimeAt(ctx, sch, 11, 5);
-  if (asInstant(start) && (!end || asInstant(end))) {
+  if (timed) {
     appointment.start = start;
-    if (end) appointment.end = end;
+    appointment.end = end;
   } else if (start || end) {
     appointment.requestedPeriod = [{ ...(start && { start }), ...(end && { end }) }];
   }
