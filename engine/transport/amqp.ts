@@ -19,6 +19,7 @@ import type { Channel, ConfirmChannel, Message, Options } from 'amqplib';
 import { IntegrationError, TransientError, ValidationError, WaslError } from '../../common/errors';
 import { logger as makeLogger, type Logger } from '../../common/logger';
 import { AmqpConsumer } from './amqp-consumer';
+import { DirectPublisher } from './amqp-direct-publish';
 import { PUBLISH_SEQ_HEADER, fromProperties, toPublishOptions } from './amqp-headers';
 import { DELAY_TIERS, deadLetterQueue, declareTopology, delayQueue } from './amqp-topology';
 import { checkHeaders, checkQueueName } from './headers';
@@ -86,6 +87,8 @@ export class AmqpTransport implements Transport {
   private readonly connectionName: string;
   private manager?: AmqpConnectionManager;
   private publisher?: ChannelWrapper;
+  /** The fast lane for publishes while connected (amqp-direct-publish.ts); the managed channel is the fallback. */
+  private direct?: DirectPublisher;
   private starting?: Promise<void>;
   private closing?: Promise<void>;
   private readonly declared = new Map<string, Promise<void>>();
@@ -151,6 +154,7 @@ export class AmqpTransport implements Transport {
     }
     this.manager = manager;
     this.publisher = publisher;
+    this.direct = new DirectPublisher(manager, this.log);
   }
 
   /** Declares Q, Q.dlq and the delay tiers once, and again after every reconnect. */
@@ -186,6 +190,20 @@ export class AmqpTransport implements Transport {
    */
   async publishTo(queue: string, body: Buffer, options: Options.Publish): Promise<void> {
     const deadline = Date.now() + this.publishTimeoutMs;
+    if (this.direct && !this.closing) {
+      const seq = ++this.seq;
+      let outcome;
+      try {
+        outcome = await this.direct.publish(queue, body, { ...options, headers: { ...options.headers, [PUBLISH_SEQ_HEADER]: seq } }, seq, this.publishTimeoutMs);
+      } catch (err) {
+        throw classify(err, 'publish', queue);
+      }
+      if (outcome === 'confirmed') return;
+      if (outcome === 'returned') {
+        throw new IntegrationError('QUEUE_NOT_FOUND', `queue ${queue} does not exist; the broker returned the message`, { details: { queue } });
+      }
+      // unavailable: the managed channel below waits for the connection and sends it.
+    }
     for (;;) {
       if (this.closing) throw this.closedError();
       const seq = ++this.seq;
@@ -342,6 +360,7 @@ export class AmqpTransport implements Transport {
   private async doClose(): Promise<void> {
     await this.starting?.catch(() => undefined);
     await Promise.all([...this.consumers].map((c) => c.cancel()));
+    this.direct?.close();
     await this.publisher?.close().catch(() => undefined);
     await this.manager?.close().catch(() => undefined);
     if (this.manager) this.log.info('amqp transport closed', { broker: safeUrl(this.url) });

@@ -236,7 +236,8 @@ for (const mode of MODES) {
     it('rejects the invalid HL7 fixtures with AR and an ERR segment, survives garbage, and logs no PHI', async () => {
       const engine = await start();
       const fixtureDir = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'hl7v2');
-      const { parseHl7 } = await import('../../transformers/hl7v2/parse');
+      const { parseHl7, readHl7Header } = await import('../../transformers/hl7v2/parse');
+      const { ackModeOf, conditionAllows } = await import('../../engine/runtime/ack-policy');
       const files = fs.readdirSync(fixtureDir).filter((f) => f.endsWith('.hl7'));
       const phi = new Set<string>();
       let rejected = 0;
@@ -254,9 +255,28 @@ for (const mode of MODES) {
         } catch {
           parsesAndIsAdt = false;
         }
-        const { acks, failed } = await sendAll(engine.mllpPort, [{ controlId: file, text }], { connections: 1 });
+        // Enhanced mode may ask for no commit ACK (MSH-15 NE, ER on success, SU on failure).
+        let mode = ackModeOf(undefined);
+        try {
+          mode = ackModeOf(readHl7Header(text));
+        } catch {
+          // no readable MSH: original mode, a minimal AR
+        }
+        const silent = mode.enhanced && !conditionAllows(mode.accept, parsesAndIsAdt ? 'CA' : 'CR');
+        const { acks, failed } = await sendAll(engine.mllpPort, [{ controlId: file, text }], { connections: 1, timeoutMs: silent ? 1500 : 20_000 });
+        if (silent) {
+          assert.deepEqual(failed, [file], `${file}: MSH-15 ${mode.accept} asks for no answer, and none came`);
+          if (!parsesAndIsAdt) rejected += 1;
+          continue;
+        }
         assert.deepEqual(failed, [], `${file} got an answer`);
         const ack = acks.get(file)!;
+        if (/^\uFEFF?\s*(FHS|BHS)/.test(text)) {
+          // A batch in one frame: one acknowledgement batch, with an ACK for each message refused.
+          assert.match(ack.raw, /^BHS/, `${file}: a batch ACK`);
+          if (!/\rMSA\|AA/.test(ack.raw)) rejected += 1;
+          continue;
+        }
         if (!parsesAndIsAdt) {
           rejected += 1;
           assert.match(ack.code, /^(AR|CR)$/, `${file} rejected`);
