@@ -50,13 +50,17 @@ export function readDelimiters(text: string): Hl7Delimiters {
     throw hl7ValidationError(HL7_ERROR_CODES.PARSE, 102, `MSH-2 must hold 1 to 5 encoding characters, found ${enc.length}`, msh(2));
   }
   // A duplicated character (e.g. `^~\\&`, where escape and subcomponent would both be `\`) makes
-  // every field ambiguous; guessing would silently corrupt data, so reject it.
-  const seen = new Set<string>([field]);
-  for (const c of enc) {
-    if (seen.has(c)) {
+  // every field ambiguous; guessing would silently corrupt data, so reject it. A letter, digit or
+  // space as a delimiter would split ordinary values (MSA-1 `AE` with `E` as a separator): refused too.
+  const all = field + enc;
+  for (let i = 0; i < all.length; i++) {
+    const c = all.charCodeAt(i);
+    if (c <= 0x20 || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) {
+      throw hl7ValidationError(HL7_ERROR_CODES.PARSE, 102, `MSH-${i === 0 ? 1 : 2} delimiters must not be letters, digits, spaces or control characters`, msh(i === 0 ? 1 : 2));
+    }
+    if (all.indexOf(all.charAt(i)) !== i) {
       throw hl7ValidationError(HL7_ERROR_CODES.PARSE, 102, 'MSH-2 encoding characters must be distinct from each other and from MSH-1', msh(2));
     }
-    seen.add(c);
   }
   return {
     field,

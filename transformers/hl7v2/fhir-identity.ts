@@ -23,7 +23,7 @@ export function identifierSystem(
   if (resolved) return resolved;
   if (universalId && OID_RE.test(universalId)) return `urn:oid:${universalId}`;
   if (namespaceId && OID_RE.test(namespaceId)) return `urn:oid:${namespaceId}`;
-  return `urn:wasl:assigning-authority:${encodeURIComponent(authority)}`;
+  return `urn:wasl:assigning-authority:${uriPart(authority)}`;
 }
 
 /** Fixed namespace for Wasl's name-based UUIDs (any constant works; it must never change). */
@@ -48,6 +48,19 @@ export function deterministicUuid(name: string): string {
  * parts are URL-encoded (spaces, `&`, `#`). The `|` between them is the token separator.
  */
 export function identifierSearchUrl(resourceType: string, system: string, value: string): string {
-  const part = (s: string) => encodeURIComponent(s.replace(/[\\,$|]/g, (c) => `\\${c}`));
+  const part = (s: string) => uriPart(s.replace(/[\\,$|]/g, (c) => `\\${c}`));
   return `${resourceType}?identifier=${part(system)}|${part(value)}`;
+}
+
+/**
+ * `encodeURIComponent` for text from a message: lone UTF-16 surrogates (possible in strings a flow
+ * builds) become U+FFFD instead of throwing a URIError.
+ */
+export function uriPart(s: string): string {
+  return encodeURIComponent(wellFormed(s));
+}
+
+/** `s` with lone UTF-16 surrogates replaced by U+FFFD: encodeURIComponent throws on them. */
+function wellFormed(s: string): string {
+  return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }

@@ -88,10 +88,8 @@ export function mshDelimiters(firstSegment: string): Hl7Delimiters {
  * MSH-9 message type, MSH-10 control id (101 when missing) and MSH-12 version (203).
  */
 export function headerFromSegment(msh: Hl7Segment, d: Hl7Delimiters): Hl7Header {
-  const comp = (field: number, n: number): string => {
-    const text = firstRepetition(msh.field(field), d);
-    return nthPiece(text, d.component, n);
-  };
+  const msh9 = firstRepetition(msh.field(9), d);
+  const comp = (field: number, n: number): string => nthPiece(field === 9 ? msh9 : firstRepetition(msh.field(field), d), d.component, n);
   const header: Hl7Header = {
     fieldSeparator: d.field,
     encodingCharacters: d.encodingCharacters,
@@ -128,7 +126,15 @@ function firstRepetition(text: string, d: Hl7Delimiters): string {
   return nthPiece(text, d.repetition, 1);
 }
 
+/** The n-th (1-based) piece of `text` split on `sep`, without building an array; '' when absent. */
 function nthPiece(text: string, sep: string, n: number): string {
   if (sep === '') return n === 1 ? text : '';
-  return text.split(sep)[n - 1] ?? '';
+  let start = 0;
+  for (let i = 1; i < n; i++) {
+    const next = text.indexOf(sep, start);
+    if (next < 0) return '';
+    start = next + 1;
+  }
+  const end = text.indexOf(sep, start);
+  return end < 0 ? (start === 0 ? text : text.slice(start)) : text.slice(start, end);
 }

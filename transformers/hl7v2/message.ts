@@ -16,6 +16,7 @@ export class Hl7Message {
   readonly header: Hl7Header;
   readonly delimiters: Hl7Delimiters;
   private readonly segs: readonly Hl7Segment[];
+  private byId?: Map<string, Hl7Segment[]>;
 
   /** @internal use `parseHl7`; the segments must already be validated. */
   constructor(segments: readonly Hl7Segment[], header: Hl7Header, delimiters: Hl7Delimiters) {
@@ -91,10 +92,15 @@ export class Hl7Message {
 
   private segmentAt(id: string, occurrence: number): Hl7Segment | undefined {
     if (id === '') return undefined;
-    let seen = 0;
-    for (const s of this.segs) {
-      if (s.id === id && ++seen === occurrence) return s;
+    // Segments by id, built on the first lookup: a mapping reads ~15 paths, a 200-OBX ORU many more.
+    if (!this.byId) {
+      this.byId = new Map();
+      for (const s of this.segs) {
+        const list = this.byId.get(s.id);
+        if (list) list.push(s);
+        else this.byId.set(s.id, [s]);
+      }
     }
-    return undefined;
+    return this.byId.get(id)?.[occurrence - 1];
   }
 }

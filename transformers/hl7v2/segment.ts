@@ -16,6 +16,8 @@ export class Hl7Segment {
   readonly raw: string;
   private readonly delimiters: Hl7Delimiters;
   private parts?: string[];
+  /** Repetitions of the fields read past their first repetition: mappers walk them one by one. */
+  private reps?: Map<number, string[]>;
 
   constructor(raw: string, delimiters: Hl7Delimiters) {
     this.raw = raw;
@@ -50,8 +52,36 @@ export class Hl7Segment {
     const text = this.field(p.field);
     if (text === '') return undefined;
     if (this.isLiteralField(p.field)) return text;
-    const value = this.pickInRepetition(nth(text, this.delimiters.repetition, p.repetition ?? 1), p);
+    const rep = p.repetition ?? 1;
+    // The first repetition needs no split; later ones come from a cached split, so walking every
+    // repetition of a field is linear, not quadratic (a 50k-repetition field must not pin a core).
+    const repText = rep === 1 ? nth(text, this.delimiters.repetition, 1) : (this.repetitions(p.field)[rep - 1] ?? '');
+    const value = this.pickInRepetition(repText, p);
     return value === '' ? undefined : value;
+  }
+
+  /** Wire text of repetition `rep` (1-based) of field `n`, nothing decoded; '' when absent. */
+  repetitionText(n: number, rep: number): string {
+    if (this.isLiteralField(n)) return rep === 1 ? this.field(n) : '';
+    return this.repetitions(n)[rep - 1] ?? '';
+  }
+
+  /** How many repetitions field `n` has, empty ones included; 0 when the field is empty. */
+  repetitionCount(n: number): number {
+    if (this.isLiteralField(n)) return this.field(n) === '' ? 0 : 1;
+    return this.repetitions(n).length;
+  }
+
+  private repetitions(n: number): string[] {
+    this.reps ??= new Map();
+    let reps = this.reps.get(n);
+    if (!reps) {
+      const text = this.field(n);
+      const sep = this.delimiters.repetition;
+      reps = text === '' ? [] : sep === '' ? [text] : text.split(sep);
+      this.reps.set(n, reps);
+    }
+    return reps;
   }
 
   /**
@@ -68,8 +98,7 @@ export class Hl7Segment {
       const one = this.get(p);
       return one === undefined ? [] : [one];
     }
-    const reps = this.delimiters.repetition === '' ? [text] : text.split(this.delimiters.repetition);
-    return reps.map((rep) => this.pickInRepetition(rep, p));
+    return this.repetitions(p.field).map((rep) => this.pickInRepetition(rep, p));
   }
 
   /** MSH-1 and MSH-2 are literals: never split or unescaped. */

@@ -20,7 +20,7 @@ export function leaf(seg: Hl7Segment, field: number, rep = 1, comp = 1, sub = 1)
 
 /** How many repetitions field `field` has (0 when empty). */
 export function repetitionCount(seg: Hl7Segment, field: number): number {
-  return seg.getAll({ segment: '', occurrence: 1, field }).length;
+  return seg.repetitionCount(field);
 }
 
 // XPN-7 name type (table 0200) -> HumanName.use; unlisted codes get no use rather than a guess.

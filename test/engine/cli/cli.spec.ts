@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import { MllpServer } from '../../../connectors/mllp/server';
 import { main } from '../../../engine/cli/index';
 import type { CliIo } from '../../../engine/cli/io';
@@ -152,64 +152,7 @@ describe('engine/cli', () => {
     });
   });
 
-  describe('hl7-to-fhir', () => {
-    it('prints a transaction Bundle with Patient and Encounter for an ADT^A01 fixture', async () => {
-      const r = await run(['hl7-to-fhir', ADT_A01]);
-      assert.equal(r.code, 0, r.err());
-      assert.equal(r.err(), '');
-      const bundle = JSON.parse(r.out()) as Bundle;
-      assert.equal(bundle.resourceType, 'Bundle');
-      assert.equal(bundle.type, 'transaction');
-      const types = (bundle.entry ?? []).map((e) => e.resource?.resourceType);
-      assert.ok(types.includes('Patient'), `entries: ${types.join(', ')}`);
-      assert.ok(types.includes('Encounter'), `entries: ${types.join(', ')}`);
-      for (const entry of bundle.entry ?? []) assert.ok(entry.request?.method, 'every transaction entry has a request');
-    });
-
-    it('reads standard input for `-`', async () => {
-      const r = await run(['hl7-to-fhir', '-'], readFileSync(ADT_A01, 'utf8'));
-      assert.equal(r.code, 0, r.err());
-      assert.equal((JSON.parse(r.out()) as Bundle).type, 'transaction');
-    });
-
-    it('exits 1 with one stderr line naming the field for a bad birth date', async () => {
-      const hl7 = 'MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X1|P|2.5.1\rPID|1||123^^^HOSP^MR||DOE^JOHN||notadate|M\rPV1|1|I\r';
-      const r = await run(['hl7-to-fhir', '-'], hl7);
-      assert.equal(r.code, 1);
-      assert.equal(r.out(), '');
-      const lines = r.errLines();
-      assert.equal(lines.length, 1, r.err());
-      assert.match(lines[0], /^wasl: -: .*PID-7/);
-      assert.match(lines[0], /\(VALIDATION_HL7_CONTENT\)$/);
-      assert.doesNotMatch(lines[0], /notadate|DOE|JOHN/, 'no patient data in the message');
-    });
-
-    it('exits 1 with one stderr line naming the segment when PID is missing', async () => {
-      const hl7 = 'MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X2|P|2.5.1\rEVN|A01|20240101\rPV1|1|I\r';
-      const r = await run(['hl7-to-fhir', '-'], hl7);
-      assert.equal(r.code, 1);
-      const lines = r.errLines();
-      assert.equal(lines.length, 1, r.err());
-      assert.match(lines[0], /PID/);
-      assert.doesNotMatch(r.err(), STACK_LINE);
-    });
-
-    it('exits 1 with one stderr line for text that is not HL7', async () => {
-      const r = await run(['hl7-to-fhir', '-'], 'hello world\n');
-      assert.equal(r.code, 1);
-      const lines = r.errLines();
-      assert.equal(lines.length, 1, r.err());
-      assert.match(lines[0], /MSH/);
-      assert.match(lines[0], /VALIDATION_HL7_PARSE/);
-    });
-
-    it('exits 1 with one line for a missing file', async () => {
-      const missing = path.join(dir, 'none.hl7');
-      const r = await run(['hl7-to-fhir', missing]);
-      assert.equal(r.code, 1);
-      assert.deepEqual(r.errLines(), [`wasl: ${missing}: no such file`]);
-    });
-  });
+  // hl7-to-fhir: see hl7-to-fhir.spec.ts (single messages and batch files).
 
   describe('fhir-validate', () => {
     it('exits 0 for a valid Patient and prints an informational OperationOutcome', async () => {

@@ -97,8 +97,7 @@ export function decimal(text: string | undefined): number | undefined {
  * TX/FT senders often leave `^` unescaped in free text, and cutting at it would lose the rest.
  */
 function wholeRepetition(seg: Hl7Segment, field: number, rep: number, d: Hl7Delimiters): string {
-  const text = seg.field(field);
-  const raw = (d.repetition === '' ? [text] : text.split(d.repetition))[rep - 1] ?? '';
+  const raw = seg.repetitionText(field, rep);
   if (raw === '""') return '';
   return (d.component === '' ? [raw] : raw.split(d.component)).map((c) => decodeHl7Text(c, d)).join(d.component);
 }

@@ -26,6 +26,7 @@
  * come without them, so Wasl derives the key from the Patient's identifier + administration date
  * + vaccine code, which a resend repeats and a second dose on another day does not.
  */
+import { uriPart } from '../fhir-identity';
 import type { CodeableConcept, Immunization, Organization } from '@medplum/fhirtypes';
 import type { Hl7Segment } from '../segment';
 import { leaf } from '../v2-datatypes';
@@ -106,7 +107,7 @@ function mapImmunizationGroup(ctx: MappingContext, group: OrderGroup, rxa: Hl7Se
   const filler = group.orc && readEi(ctx, group.orc, 3);
   const placer = group.orc && readEi(ctx, group.orc, 2);
   const derived = {
-    system: `urn:wasl:immunization:${encodeURIComponent(`${patientKey.system}|${patientKey.value}`)}`,
+    system: `urn:wasl:immunization:${uriPart(`${patientKey.system}|${patientKey.value}`)}`,
     value: `${leaf(rxa, 3)}/${leaf(rxa, 5, 1, 1) ?? leaf(rxa, 5, 1, 2)}`,
   };
   const key = filler ?? placer ?? derived;

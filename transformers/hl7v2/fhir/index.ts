@@ -1,3 +1,4 @@
+import { uriPart } from '../fhir-identity';
 import type { Bundle } from '@medplum/fhirtypes';
 import { HL7_ERROR_CODES, hl7ValidationError } from '../errors';
 import type { Hl7Message } from '../message';
@@ -58,6 +59,6 @@ export function hl7ToFhirTransaction(msg: Hl7Message, options: Hl7ToFhirOptions 
   // assigning authority are scoped to it, so ids from different senders never collide.
   const sender = msg.get('MSH-4.1') || msg.get('MSH-4.2') || msg.get('MSH-3.1') || msg.get('MSH-3.2') || 'unknown';
   const bundle = new TransactionBuilder();
-  mapper({ msg, options, facilitySystem: `urn:wasl:sending-facility:${encodeURIComponent(sender)}`, bundle });
+  mapper({ msg, options, facilitySystem: `urn:wasl:sending-facility:${uriPart(sender)}`, bundle });
   return bundle.build();
 }

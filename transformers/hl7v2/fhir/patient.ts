@@ -1,3 +1,4 @@
+import { uriPart } from '../fhir-identity';
 import type { CodeableConcept, Extension, Organization, Patient, Practitioner, Reference } from '@medplum/fhirtypes';
 import type { Hl7Segment } from '../segment';
 import { leaf, readName } from '../v2-datatypes';
@@ -55,7 +56,7 @@ export function patientIdentifiers(ctx: MappingContext, pid: Hl7Segment): KeyedI
   if (dl) {
     const state = leaf(pid, 20, 1, 2);
     more.push({
-      system: state ? `urn:wasl:drivers-license:${encodeURIComponent(state)}` : `${ctx.facilitySystem}#drivers-license`,
+      system: state ? `urn:wasl:drivers-license:${uriPart(state)}` : `${ctx.facilitySystem}#drivers-license`,
       value: dl,
       type: { coding: [{ system: V2_0203, code: 'DL' }] },
     });

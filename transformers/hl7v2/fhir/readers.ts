@@ -1,7 +1,7 @@
 import type { CodeableConcept, Coding, HumanName, Identifier, Location, Organization, Period, Practitioner, Reference } from '@medplum/fhirtypes';
 import { hl7ToFhirDate, hl7ToFhirDateTime } from '../datetime';
 import { HL7_ERROR_CODES, hl7ValidationError } from '../errors';
-import { identifierSystem } from '../fhir-identity';
+import { identifierSystem, uriPart } from '../fhir-identity';
 import type { Hl7Segment } from '../segment';
 import type { ValidationError } from '../../../common/errors';
 import { leaf, readAddress, readTelecom, repetitionCount } from '../v2-datatypes';
@@ -120,7 +120,7 @@ export function readEi(ctx: MappingContext, seg: Hl7Segment, field: number, rep 
  * (Medplum cannot match an escaped `|` in a token search).
  */
 export function derivedIdentifier(kind: string, owner: KeyedIdentifier, key: string): KeyedIdentifier {
-  return { system: `urn:wasl:${kind}:${encodeURIComponent(`${owner.system}|${owner.value}`)}`, value: key };
+  return { system: `urn:wasl:${kind}:${uriPart(`${owner.system}|${owner.value}`)}`, value: key };
 }
 
 /**
@@ -200,7 +200,7 @@ export function codeSystemUri(name: string | undefined): string | undefined {
   if (table) return v2TableSystem(table[1]);
   if (OID_RE.test(name)) return `urn:oid:${name}`;
   if (/^(https?:|urn:)/i.test(name)) return name;
-  return `urn:wasl:code-system:${encodeURIComponent(name)}`;
+  return `urn:wasl:code-system:${uriPart(name)}`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { uriPart } from '../fhir-identity';
 import type {
   Account, AllergyIntolerance, AllergyIntoleranceReaction, CodeableConcept, Condition, Coverage, CoverageClass, Encounter,
   EncounterDiagnosis, Organization, Patient, Procedure, ProcedurePerformer, Reference, RelatedPerson,
@@ -142,7 +143,7 @@ export function mapCoverage(ctx: MappingContext, in1: Hl7Segment, patient: Owner
   const policy = leaf(in1, 36);
   const insurerKey = insurerId ? `${insurerId.system}^${insurerId.value}` : insurerName ?? '';
   const key: KeyedIdentifier = policy
-    ? { system: `urn:wasl:insurance-policy:${encodeURIComponent(insurerKey || ctx.facilitySystem)}`, value: policy }
+    ? { system: `urn:wasl:insurance-policy:${uriPart(insurerKey || ctx.facilitySystem)}`, value: policy }
     : derivedIdentifier('coverage', patient.identifier, [insurerKey, conceptKey(plan) ?? '', insurerKey || plan ? '' : String(position)].join('^').replace(/\^+$/, ''));
 
   const coverage: Coverage = { resourceType: 'Coverage', identifier: [key], status: 'active', beneficiary: { reference: patient.fullUrl }, payor: [payor] };
