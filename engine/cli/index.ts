@@ -66,7 +66,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
 
   program
     .command('hl7-to-fhir')
-    .description('print the FHIR R4 transaction Bundle for one HL7 v2 ADT message')
+    .description('print the FHIR R4 transaction Bundle for an HL7 v2 message (a collection of them for a batch file)')
     .argument('<file>', 'HL7 file, or - for standard input')
     .action(async (file: string) => {
       exitCode = await hl7ToFhirCommand(file, io);
