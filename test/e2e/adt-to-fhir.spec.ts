@@ -150,7 +150,11 @@ for (const mode of MODES) {
       const rest = messages.filter((m) => !acked.has(m.controlId));
       const second = await sendAll(mllpPort, rest, { connections: 4 });
       assert.deepEqual(second.failed, []);
-      for (const m of rest) assert.equal(second.acks.get(m.controlId)?.code, 'AA');
+      for (const m of rest) {
+        const ack = second.acks.get(m.controlId);
+        // On failure, show the ERR segment (codes and our diagnostic, no patient data).
+        assert.equal(ack?.code, 'AA', `${m.controlId}: ${ack?.raw.split('\r').find((seg) => seg.startsWith('ERR')) ?? 'no ERR'}`);
+      }
 
       await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length >= 1000, 'all Encounters', 120_000);
       const encounters = identifierValues(await fhirSearchAll(fhir.url, 'Encounter'));
