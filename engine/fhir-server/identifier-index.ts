@@ -15,10 +15,8 @@ export class IdentifierIndex {
 
   /** Records the identifiers of a stored version (stale entries are harmless: see above). */
   add(resource: Resource & { id?: string }): void {
-    const r = resource as { identifier?: Array<{ value?: string }>; masterIdentifier?: { value?: string } };
-    // The `identifier` search parameter covers masterIdentifier too (DocumentReference, FHIR R4).
-    const identifiers = [...(Array.isArray(r.identifier) ? r.identifier : []), ...(r.masterIdentifier ? [r.masterIdentifier] : [])];
-    if (!resource.id || identifiers.length === 0) return;
+    const identifiers = (resource as { identifier?: Array<{ value?: string }> }).identifier;
+    if (!resource.id || !Array.isArray(identifiers)) return;
     let index = this.byType.get(resource.resourceType);
     if (!index) this.byType.set(resource.resourceType, (index = new Map()));
     for (const identifier of identifiers) {

@@ -21,17 +21,6 @@ describe('engine/fhir-server identifier index', () => {
     }
   });
 
-  it('finds a DocumentReference by its masterIdentifier, as the identifier search parameter does', async () => {
-    const repo = new IndexedMemoryRepository();
-    const doc = { resourceType: 'DocumentReference' as const, status: 'current' as const, content: [{ attachment: { contentType: 'text/plain', data: 'eA==' } }] };
-    await repo.createResource({ ...doc, masterIdentifier: { system: 'urn:docs', value: 'D1' } });
-    await repo.createResource({ ...doc, identifier: [{ system: 'urn:docs', value: 'D2' }] });
-    for (const value of ['D1', 'D2']) {
-      const found = await repo.search(parseSearchRequest(`DocumentReference?identifier=urn:docs|${value}`));
-      assert.equal(found.entry?.length, 1, value);
-    }
-  });
-
   it('leaves other search shapes to the scan', () => {
     const index = new IdentifierIndex();
     assert.equal(index.candidates(parseSearchRequest('Patient?name=x')), undefined);
