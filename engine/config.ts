@@ -18,6 +18,8 @@ export interface EngineConfig {
   databaseUrl?: string;
   amqpUrl?: string;
   secretKey?: string;
+  /** Earlier WASL_SECRET_KEY values, comma-separated (WASL_SECRET_KEY_PREVIOUS): still decrypt stored secrets after a rotation. */
+  previousSecretKeys?: string;
   adminUser?: string;
   adminPassword?: string;
   role: 'all' | 'intake' | 'worker';
@@ -49,6 +51,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EngineConfi
     databaseUrl: env.DATABASE_URL || undefined,
     amqpUrl: env.AMQP_URL || undefined,
     secretKey: env.WASL_SECRET_KEY || undefined,
+    previousSecretKeys: env.WASL_SECRET_KEY_PREVIOUS || undefined,
     adminUser: env.WASL_ADMIN_USER || undefined,
     adminPassword: env.WASL_ADMIN_PASSWORD || undefined,
     role: roleFrom(env.WASL_ROLE),

@@ -12,6 +12,7 @@ import { compileChannels } from './channels/compile';
 import { buildFlowsFile } from './channels/flows-file';
 import { ChannelsFileError, formatProblem, loadChannels, type ChannelConfig } from './channels/load';
 import type { EngineConfig } from './config';
+import { fhirConnectionRegistryFor } from './fhir-connections';
 import { createFhirServer } from './fhir-server';
 import { EngineMetrics } from './runtime/metrics';
 import { Receipts } from './runtime/receipts';
@@ -85,6 +86,7 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     metrics,
     builtinFhirUrl: `http://127.0.0.1:${port}/fhir/R4`,
     channelHealth: new Map(),
+    fhirConnections: fhirConnectionRegistryFor(store, config.secretKey, config.previousSecretKeys),
   };
   registerQueueDepthGauge(metrics, runtime, channels);
 

@@ -48,8 +48,10 @@ export interface AuthProvider {
   /**
    * Called once after a 401: drop the cached token so the next `headers()` fetches a new one.
    * Returns false when there is nothing to refresh (none/basic/api-key): the 401 is final.
+   * Pass the headers the refused request carried: when several requests were refused with the
+   * same token, only the first drop counts and a token fetched since then is kept.
    */
-  invalidate(): Promise<boolean>;
+  invalidate(rejected?: Record<string, string>): Promise<boolean>;
 }
 
 /** Circuit breaker state per connection, as shown in `/api/v1/channels` and `/metrics`. */

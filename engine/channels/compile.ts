@@ -14,7 +14,7 @@ import { compileRule, describeRules } from './compile-rules';
 import { DEFAULTS } from './defaults';
 import type { NodeRedFlow, NodeRedNode, NodeRedTab } from './flow-types';
 import { nodeId } from './node-id';
-import type { ChannelConfig, DestinationConfig, MllpTlsFilesConfig, RetryConfig, SourceConfig, TransformerConfig } from './types';
+import type { ChannelConfig, DestinationConfig, FhirSourceConfig, MllpTlsFilesConfig, RetryConfig, SourceConfig, TransformerConfig } from './types';
 
 export type { NodeRedFlow, NodeRedNode, NodeRedTab } from './flow-types';
 export type { CompiledRule } from './compile-rules';
@@ -133,7 +133,28 @@ function sourceStage(channel: string, source: SourceConfig): Stage {
           ...(source.tls ? tlsProps(source.tls) : {}),
         },
       };
+    case 'fhir':
+      return fhirSourceStage(channel, source);
   }
+}
+
+/** A FHIR source: the node serves /channels/<channel>/fhir on the engine's port. */
+function fhirSourceStage(channel: string, source: FhirSourceConfig): Stage {
+  return {
+    role: 'source',
+    type: 'wasl-fhir-in',
+    name: `FHIR /channels/${channel}/fhir`,
+    props: {
+      channel,
+      resourceTypes: [...(source.resourceTypes ?? [])],
+      maxBodyBytes: source.maxBodyBytes ?? DEFAULTS.fhirIn.maxBodyBytes,
+      upstream: source.upstream ?? '',
+      upstreamTimeoutMs: source.upstreamTimeoutMs ?? DEFAULTS.fhirIn.upstreamTimeoutMs,
+      fetchAttempts: source.fetchRetry?.maxAttempts ?? DEFAULTS.fhirIn.fetch.maxAttempts,
+      fetchInitialDelayMs: source.fetchRetry?.initialDelayMs ?? DEFAULTS.fhirIn.fetch.initialDelayMs,
+      fetchMaxDelayMs: source.fetchRetry?.maxDelayMs ?? DEFAULTS.fhirIn.fetch.maxDelayMs,
+    },
+  };
 }
 
 function queueStage(channel: string, role: string, queue: string, prefetch: number | undefined, retry: RetryConfig | undefined): Stage {
@@ -173,6 +194,7 @@ function destinationStage(channel: string, name: string, dest: DestinationConfig
           timeoutMs: dest.timeoutMs ?? DEFAULTS.fhir.timeoutMs,
           // 0 = no limit. The built-in server is Medplum, which refuses conditional transactions over 8 entries.
           maxTransactionEntries: dest.maxTransactionEntries ?? (dest.url === 'builtin' ? DEFAULTS.fhir.builtinMaxTransactionEntries : 0),
+          ...(dest.writeBack ? { writeBack: true } : {}),
         },
       };
     case 'mllp':

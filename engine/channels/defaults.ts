@@ -19,6 +19,15 @@ export const DEFAULTS = {
     /** Medplum's fhir-router limit for transactions with conditional entries. */
     builtinMaxTransactionEntries: 8,
   },
+  /** FHIR sources (wasl-fhir-in). */
+  fhirIn: {
+    /** 16 MiB, as for MLLP: a large transaction Bundle fits, a runaway client does not. */
+    maxBodyBytes: 16 * 1024 * 1024,
+    /** Per upstream read after a Subscription notification. */
+    upstreamTimeoutMs: 10_000,
+    /** Attempts to fetch, store and queue a notified resource before it is stored as ERROR. */
+    fetch: { maxAttempts: 5, initialDelayMs: 1_000, maxDelayMs: 30_000 },
+  },
   /** MLLP destinations (wasl-mllp-out). */
   mllpOut: {
     /** Wait for each ACK this long; then the message is retried through its queue. */

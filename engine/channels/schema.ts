@@ -107,6 +107,24 @@ const mllpSource = {
   },
 };
 
+/** A FHIR R4 REST endpoint at /channels/<id>/fhir on the engine's port (wasl-fhir-in). */
+const fhirSource = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { const: 'fhir' },
+    resourceTypes: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[A-Z][A-Za-z]+$', 'x-hint': 'must be a FHIR resource type such as Patient or Encounter' },
+    },
+    maxBodyBytes: { type: 'integer', minimum: 1024, default: DEFAULTS.fhirIn.maxBodyBytes },
+    upstream: { type: 'string', pattern: '^https?://[^\\s]+$', 'x-hint': 'must be an http(s) FHIR base URL' },
+    upstreamTimeoutMs: { type: 'integer', minimum: 1, default: DEFAULTS.fhirIn.upstreamTimeoutMs },
+    fetchRetry: { $ref: '#/definitions/retry' },
+  },
+};
+
 const hl7ToFhirTransformer = {
   type: 'object',
   additionalProperties: false,
@@ -130,6 +148,7 @@ const fhirDestination = {
     },
     timeoutMs: { type: 'integer', minimum: 1, default: DEFAULTS.fhir.timeoutMs },
     maxTransactionEntries: { type: 'integer', minimum: 1 },
+    writeBack: { type: 'boolean' },
     prefetch,
     retry: { $ref: '#/definitions/retry' },
   },
@@ -209,9 +228,10 @@ export const channelsSchema = {
       type: 'object',
       required: ['type'],
       discriminator: { propertyName: 'type' },
-      oneOf: [{ $ref: '#/definitions/mllpSource' }],
+      oneOf: [{ $ref: '#/definitions/mllpSource' }, { $ref: '#/definitions/fhirSource' }],
     },
     mllpSource,
+    fhirSource,
     transformer: {
       title: 'transformer',
       type: 'object',

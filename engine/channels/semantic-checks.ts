@@ -61,8 +61,29 @@ function channelIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
       issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" sends HL7 v2 over MLLP, but this channel turns messages into FHIR (hl7-to-fhir): use a channel without that transformer` });
     }
   }
+  if (channel.source.type === 'fhir') issues.push(...fhirSourceIssues(channel, at));
   issues.push(...retryIssues(channel.queue?.retry, [...at, 'queue', 'retry']));
   for (const [name, dest] of Object.entries(channel.destinations)) issues.push(...retryIssues(dest.retry, [...at, 'destinations', name, 'retry']));
+  return issues;
+}
+
+/**
+ * A FHIR source carries FHIR (a transaction Bundle), not HL7 v2: rules read HL7 fields, the
+ * hl7-to-fhir mapping and MLLP destinations take HL7 text, so each would fail every message.
+ */
+function fhirSourceIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
+  const issues: SemanticIssue[] = [];
+  const why = "but this channel's source is FHIR";
+  if (channel.filters?.length) issues.push({ path: [...at, 'filters'], message: `filters read HL7 v2 fields, ${why}: remove them` });
+  (channel.router ?? []).forEach((route, j) => {
+    if (route.when?.length) issues.push({ path: [...at, 'router', j, 'when'], message: `router rules read HL7 v2 fields, ${why}: remove "when"` });
+  });
+  (channel.transformers ?? []).forEach((t, j) => {
+    if (t.type === 'hl7-to-fhir') issues.push({ path: [...at, 'transformers', j, 'type'], message: `hl7-to-fhir maps HL7 v2 messages, ${why}: remove it` });
+  });
+  for (const [name, dest] of Object.entries(channel.destinations)) {
+    if (dest.type === 'mllp') issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" sends HL7 v2 over MLLP, ${why}: use a fhir destination` });
+  }
   return issues;
 }
 
@@ -90,16 +111,17 @@ function portClashes(channels: ChannelConfig[]): SemanticIssue[] {
   const issues: SemanticIssue[] = [];
   const taken: Array<{ port: number; host: string; index: number; id: string }> = [];
   channels.forEach((channel, i) => {
-    if (channel.enabled === false || channel.source.type !== 'mllp') return;
-    const host = channel.source.host ?? DEFAULTS.mllp.host;
-    const clash = taken.find((t) => t.port === channel.source.port && (t.host === host || WILDCARD_HOSTS.has(t.host) || WILDCARD_HOSTS.has(host)));
+    const source = channel.source;
+    if (channel.enabled === false || source.type !== 'mllp') return;
+    const host = source.host ?? DEFAULTS.mllp.host;
+    const clash = taken.find((t) => t.port === source.port && (t.host === host || WILDCARD_HOSTS.has(t.host) || WILDCARD_HOSTS.has(host)));
     if (clash) {
       issues.push({
         path: ['channels', i, 'source', 'port'],
-        message: `port ${channel.source.port} is already used by channel "${clash.id}" (${formatPath(['channels', clash.index, 'source', 'port'])})`,
+        message: `port ${source.port} is already used by channel "${clash.id}" (${formatPath(['channels', clash.index, 'source', 'port'])})`,
       });
     } else {
-      taken.push({ port: channel.source.port, host, index: i, id: channel.id });
+      taken.push({ port: source.port, host, index: i, id: channel.id });
     }
   });
   return issues;

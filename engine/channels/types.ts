@@ -33,7 +33,26 @@ export interface ChannelConfig {
 }
 
 /** Discriminated on `type`; add HTTP, file, DB poll and AMQP sources here and in the schema. */
-export type SourceConfig = MllpSourceConfig;
+export type SourceConfig = MllpSourceConfig | FhirSourceConfig;
+
+/**
+ * A FHIR R4 REST endpoint at `/channels/<id>/fhir` on the engine's port (wasl-fhir-in): create,
+ * update, transaction/batch, `metadata`, and Subscription notifications. Each request is stored
+ * and queued before the answer; a resend is recognised and not queued twice.
+ */
+export interface FhirSourceConfig {
+  type: 'fhir';
+  /** Accepted resource types, e.g. `[Patient, Encounter]`. Omitted or empty: any R4 type. */
+  resourceTypes?: string[];
+  /** Default 16 MiB; a larger body is refused with 413. */
+  maxBodyBytes?: number;
+  /** FHIR base URL that Subscription notifications fetch from. Absent: the hook answers 404. */
+  upstream?: string;
+  /** Per upstream read, in ms (default 10000). */
+  upstreamTimeoutMs?: number;
+  /** Attempts to fetch, store and queue a notified resource (default 5, 1 s to 30 s). */
+  fetchRetry?: RetryConfig;
+}
 
 export interface MllpSourceConfig {
   type: 'mllp';
@@ -114,6 +133,12 @@ export interface FhirDestinationConfig {
    * chunks (connectors/fhir/split-transaction.ts). Default: no limit; 8 for `builtin` (Medplum).
    */
   maxTransactionEntries?: number;
+  /**
+   * Write-back (draft Claims, DocumentReferences): the payload is one resource or a transaction
+   * Bundle, validated before sending, creates conditional on the business identifier
+   * (connectors/fhir/write-back.ts). Default false.
+   */
+  writeBack?: boolean;
   /** Settings of the `<channel>.dest.<name>` queue. */
   prefetch?: number;
   retry?: RetryConfig;

@@ -8,6 +8,7 @@ import { logToStderr } from '../../common/logger';
 import { runValidate } from '../channels/validate-command';
 import { configFromEnv } from '../config';
 import { openStore } from '../store';
+import { registerFhirSyncCommand } from './fhir-sync';
 import { fhirValidateCommand, hl7ToFhirCommand } from './hl7-commands';
 import { processIo, type CliIo } from './io';
 import { mllpSendCommand } from './mllp-send';
@@ -87,6 +88,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .action(async (queue: string) => {
       exitCode = await replayCommand(queue, io);
     });
+
+  registerFhirSyncCommand(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -16,6 +16,7 @@ import { DEFAULT_CHARSET, decodeHl7Bytes, encodeHl7Bytes } from '../../transform
 import { parseHl7, readHl7Header, type Hl7Header, type Hl7Message } from '../../transformers/hl7v2/parse';
 import { ackModeOf, commitCode, conditionAllows } from './ack-policy';
 import { waitForStage, type AckStage } from './completion';
+import { RecentKeys } from './recent-keys';
 import type { WaslRuntime } from './types';
 import type { WaslMsg } from './wasl-msg';
 
@@ -432,20 +433,6 @@ function ackErrorFromStored(error: Record<string, unknown> | null): AckError {
       : undefined,
     diagnostic: typeof error?.message === 'string' ? error.message : 'processing failed',
   };
-}
-
-/** A bounded set that forgets its oldest keys first. */
-class RecentKeys {
-  private readonly keys = new Set<string>();
-  constructor(private readonly capacity: number) {}
-  has(key: string): boolean {
-    return this.keys.has(key);
-  }
-  add(key: string): void {
-    this.keys.delete(key);
-    this.keys.add(key);
-    if (this.keys.size > this.capacity) this.keys.delete(this.keys.values().next().value as string);
-  }
 }
 
 /**

@@ -2,7 +2,9 @@
  * Prometheus metrics (prom-client). One registry per engine so tests can start several.
  * Labels are channel, stage and destination names: never anything from a message.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { breakerStateValue, fhirClients } from '../../connectors/fhir/client-registry';
+import type { FhirRequestEvent } from '../../connectors/fhir/fhir-client';
 
 export class EngineMetrics {
   readonly registry = new Registry();
@@ -43,6 +45,62 @@ export class EngineMetrics {
     labelNames: ['queue'] as const,
     registers: [this.registry],
   });
+
+  /** Read at scrape time from the live FHIR clients (connectors/fhir/client-registry.ts). */
+  readonly fhirCircuitState = new Gauge({
+    name: 'wasl_fhir_circuit_state',
+    help: 'Circuit breaker state per FHIR connection: 0 closed, 1 half-open, 2 open',
+    labelNames: ['connection'] as const,
+    registers: [this.registry],
+    collect() {
+      this.reset();
+      for (const [connection, state] of Object.entries(fhirClients.states())) this.set({ connection }, breakerStateValue(state));
+    },
+  });
+
+  readonly fhirRequests = new Counter({
+    name: 'wasl_fhir_requests_total',
+    help: 'HTTP requests to FHIR connections (each attempt) by operation and outcome (ok, integration, transient, validation)',
+    labelNames: ['connection', 'operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly fhirRequestDuration = new Histogram({
+    name: 'wasl_fhir_request_duration_seconds',
+    help: 'Time a FHIR connection took to answer one request attempt',
+    labelNames: ['connection', 'operation', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly fhirRetries = new Counter({
+    name: 'wasl_fhir_retries_total',
+    help: 'FHIR requests retried in-process after a transient failure',
+    labelNames: ['connection', 'operation'] as const,
+    registers: [this.registry],
+  });
+
+  /**
+   * Counts a FhirConnectionClient's requests and retries (its `request` and `retry` events).
+   * Whoever builds the client calls this once; the returned function stops counting.
+   */
+  observeFhirClient(client: {
+    on(event: 'request' | 'retry', fn: (e: FhirRequestEvent) => void): unknown;
+    off(event: 'request' | 'retry', fn: (e: FhirRequestEvent) => void): unknown;
+  }): () => void {
+    const onRequest = (e: FhirRequestEvent) => {
+      const labels = { connection: e.connection, operation: e.operation, outcome: e.outcome };
+      this.fhirRequests.inc(labels);
+      if (e.durationMs > 0) this.fhirRequestDuration.observe(labels, e.durationMs / 1000);
+    };
+    const onRetry = (e: FhirRequestEvent) => this.fhirRetries.inc({ connection: e.connection, operation: e.operation });
+    client.on('request', onRequest);
+    client.on('retry', onRetry);
+    return () => {
+      client.off('request', onRequest);
+      client.off('retry', onRetry);
+    };
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'wasl_' });

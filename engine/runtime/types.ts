@@ -3,8 +3,10 @@
  * composition root. Nodes stay thin and never build these themselves, so a node test can pass a
  * runtime made of real parts on a temp directory.
  */
+import type { FhirConnectionRegistry } from '../fhir-connections/registry';
 import type { MessageStore } from '../store/types';
 import type { Transport } from '../transport/types';
+import type { ChannelEndpoints } from './channel-endpoints';
 import type { EngineMetrics } from './metrics';
 import type { Receipts } from './receipts';
 
@@ -31,4 +33,8 @@ export interface WaslRuntime {
   builtinFhirUrl: string;
   /** Channel state reported by the source nodes, read by the ops API. */
   channelHealth: Map<string, ChannelHealth>;
+  /** HTTP endpoints of channel sources under `/channels` (wasl-fhir-in); created on first use. */
+  channelEndpoints?: ChannelEndpoints;
+  /** FHIR connections (engine/fhir-connections/): the API manages them, nodes resolve them. */
+  fhirConnections?: FhirConnectionRegistry;
 }

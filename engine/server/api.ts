@@ -3,10 +3,13 @@
  * status with counters and queue depths for the ops pages and scripts.
  */
 import express from 'express';
+import { fhirClients } from '../../connectors/fhir/client-registry';
 import type { ChannelConfig } from '../channels/load';
 import type { WaslRuntime } from '../runtime/types';
 import type { MessageStatus } from '../store/types';
 import type { QueueDepth } from '../transport/types';
+import { fhirConnectionsRouter } from './fhir-connections-api';
+import { fhirSyncRouter } from './fhir-sync-api';
 
 export interface ApiOptions {
   runtime: WaslRuntime;
@@ -19,6 +22,8 @@ export interface ApiOptions {
 export function apiRouter(options: ApiOptions): express.Router {
   const { runtime } = options;
   const router = express.Router();
+  router.use('/fhir-connections', fhirConnectionsRouter(runtime));
+  router.use('/fhir-sync', fhirSyncRouter(runtime));
 
   router.get('/health', (_req, res) => {
     const ready = options.ready();
@@ -53,6 +58,8 @@ export function apiRouter(options: ApiOptions): express.Router {
             lastError: health?.lastError,
             ...(counters[channel.id] ?? { received: 0, filtered: 0, queued: 0, sent: 0, errored: 0 }),
             queues,
+            // Circuit breaker per FHIR connection this channel uses (connectors/fhir/client-registry.ts).
+            circuit: fhirClients.circuitsFor(channel.id),
           };
         }),
       );

@@ -12,6 +12,7 @@ import type { NodeRedFlow } from '../channels/flow-types';
 import { mergeEditorFlows, readPreviousFlows } from './editor-flows';
 import { compiledNodesDir } from '../paths';
 import type { WaslRuntime } from '../runtime/types';
+import { channelEndpointsOf } from '../runtime/channel-endpoints';
 
 // node-red ships no types for its embedding API; this is the part we use.
 interface NodeRedApi {
@@ -80,6 +81,8 @@ export async function startNodeRed(options: NodeRedOptions): Promise<EmbeddedNod
   RED.init(options.server, settings);
   options.app.use('/editor', RED.httpAdmin);
   options.app.use('/http', RED.httpNode);
+  // Channel sources that speak HTTP (wasl-fhir-in) on the engine's port: /channels/<id>/fhir/...
+  options.app.use('/channels', channelEndpointsOf(options.runtime).router());
   const started = new Promise<void>((resolve) => RED.events.once('flows:started', resolve));
   await RED.start();
   await started;

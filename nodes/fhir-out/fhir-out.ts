@@ -2,15 +2,27 @@
  * wasl-fhir-out: posts a FHIR transaction Bundle to a FHIR server (connectors/fhir/client.ts).
  * Success settles the receipt so the destination queue acks; a 4xx outcome is an integration
  * error (dead-lettered with the server's answer); 5xx, 429 and timeouts are transient (retried).
+ *
+ * With `writeBack` it writes what a channel produced back to an EHR (draft Claims,
+ * DocumentReferences; connectors/fhir/write-back.ts): one resource or a transaction Bundle, each
+ * resource validated first (invalid: VALIDATION_FHIR_WRITE_BACK_INVALID with the OperationOutcome,
+ * dead-lettered, never sent), creates made conditional on the business identifier so a resend
+ * never duplicates. It goes through FhirConnectionClient (connectors/fhir/fhir-client.ts).
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Bundle } from '@medplum/fhirtypes';
 import { FhirDestination } from '../../connectors/fhir/client';
+import { fhirClients } from '../../connectors/fhir/client-registry';
+import type { AuthProvider } from '../../connectors/fhir/connection';
+import { FhirConnectionClient } from '../../connectors/fhir/fhir-client';
+import { planWriteBack } from '../../connectors/fhir/write-back';
+import { validateFhir } from '../../transformers/fhir/validate';
 import { logger } from '../../common/logger';
 import { isWaslMsg, type WaslMsg } from '../../engine/runtime/wasl-msg';
 import { getRuntime } from '../shared/runtime';
 import { failMessage } from '../shared/settle';
 import { clearStatus, throttledStatus } from '../shared/status';
+import type { FhirServerConfigNode } from '../fhir-server/connection-config';
 
 interface FhirOutDef extends NodeDef {
   channel: string;
@@ -18,7 +30,20 @@ interface FhirOutDef extends NodeDef {
   url: string;
   timeoutMs?: number | string;
   maxTransactionEntries?: number | string;
+  /** Write-back mode: a resource or transaction Bundle, validated and sent with conditional creates. */
+  writeBack?: boolean | string;
+  /** A `wasl-fhir-server` config node (URL, auth, timeout, rate limit) used instead of `url`. */
+  server?: string;
 }
+
+/** What a write-back returns: the server's resource (or transaction-response) and status. */
+interface WriteBackResult {
+  status: number;
+  body: unknown;
+}
+
+/** No credentials: the URL form reaches servers on a trusted network (a `server` config node carries auth). */
+const NO_AUTH: AuthProvider = { headers: async () => ({}), invalidate: async () => false };
 
 /** The built-in server is Medplum's fhir-router: it refuses conditional transactions over 8 entries. */
 const BUILTIN_MAX_TRANSACTION_ENTRIES = 8;
@@ -32,12 +57,56 @@ export = function register(RED: NodeAPI): void {
     const destinationName = config.destination || 'fhir';
     const builtin = !config.url || config.url === 'builtin';
     const baseUrl = builtin ? runtime.builtinFhirUrl : config.url;
-    const client = new FhirDestination({
-      baseUrl,
-      maxTransactionEntries: Number(config.maxTransactionEntries) || (builtin ? BUILTIN_MAX_TRANSACTION_ENTRIES : undefined),
-      timeoutMs: Number(config.timeoutMs) || 10_000,
-      logger: logger({ channel, stage: `dest.${destinationName}`, nodeId: node.id }),
-    });
+    const writeBack = config.writeBack === true || config.writeBack === 'true';
+    const maxTransactionEntries = Number(config.maxTransactionEntries) || (builtin ? BUILTIN_MAX_TRANSACTION_ENTRIES : undefined);
+    const log = logger({ channel, stage: `dest.${destinationName}`, nodeId: node.id });
+    const timeoutMs = Number(config.timeoutMs) || 10_000;
+    const server = config.server ? (RED.nodes.getNode(config.server) as FhirServerConfigNode | null) : null;
+    // Without a config node, the URL form keeps the FhirDestination it always had for transactions.
+    const client = server ? undefined : new FhirDestination({ baseUrl, maxTransactionEntries, timeoutMs, logger: log });
+
+    // Write-back, or any send through a config node, goes through FhirConnectionClient: one attempt
+    // per delivery, because the destination queue owns the backoff and Retry-After (retrying here
+    // too would multiply the attempts); the breaker still fails fast while the EHR is down.
+    let writer: Promise<FhirConnectionClient> | undefined;
+    const releases: Array<() => void> = [];
+    let closed = false;
+    const getWriter = (): Promise<FhirConnectionClient> => {
+      if (writer) return writer;
+      const building = (async () => {
+        const connection = server ? await server.getConnection() : { id: `${channel}.${destinationName}`, baseUrl, timeoutMs };
+        const auth = server ? await server.getAuthProvider() : NO_AUTH;
+        const w = new FhirConnectionClient({ connection, auth, retry: { maxAttempts: 1 }, maxTransactionEntries, logger: log });
+        releases.push(fhirClients.bind(channel, w), runtime.metrics.observeFhirClient(w), () => void w.close());
+        if (closed) while (releases.length) releases.pop()?.(); // closed while it was being built
+        return w;
+      })();
+      // A config that failed (a missing secret) is not cached: the next delivery tries again after a fix.
+      building.catch(() => {
+        if (writer === building) writer = undefined;
+      });
+      writer = building;
+      return building;
+    };
+    if (config.server && !server) node.warn(RED._('fhir-out.errors.noServer'));
+    if (writeBack || server) void getWriter().catch(() => undefined); // show the circuit in the API from the start
+
+    /** Validates a write-back payload (throws ValidationError before sending anything) and sends it. */
+    const sendWithClient = async (payload: unknown, correlationId: string): Promise<WriteBackResult> => {
+      const ctx = { correlationId };
+      if (!writeBack) {
+        const r = await (await getWriter()).transaction(payload as Bundle, ctx);
+        return { status: r.status, body: r.bundle };
+      }
+      const plan = planWriteBack(payload, validateFhir);
+      const w = await getWriter();
+      if (plan.kind === 'transaction') {
+        const r = await w.transaction(plan.bundle, ctx);
+        return { status: r.status, body: r.bundle };
+      }
+      const r = plan.kind === 'create' ? await w.create(plan.resource, { ifNoneExist: plan.ifNoneExist }, ctx) : await w.update(plan.resource, {}, ctx);
+      return { status: r.status, body: r.resource };
+    };
     let sent = 0;
     const status = throttledStatus(node);
     status.set('idle', destinationName);
@@ -52,13 +121,18 @@ export = function register(RED: NodeAPI): void {
       const started = process.hrtime.bigint();
       const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
       const deliver = async (): Promise<void> => {
-        let result;
+        let result: WriteBackResult;
         try {
-          result = await client.postTransaction(m.payload as Bundle, { correlationId: m.wasl.correlationId });
+          if (writeBack || !client) result = await sendWithClient(m.payload, m.wasl.correlationId);
+          else {
+            const r = await client.postTransaction(m.payload as Bundle, { correlationId: m.wasl.correlationId });
+            result = { status: r.status, body: r.bundle };
+          }
         } catch (err) {
           const e = failMessage(runtime, m, err, done);
           runtime.metrics.destinationLatency.observe({ channel, destination: destinationName, result: e.kind }, seconds());
-          status.set(e.kind === 'transient' ? 'retrying' : 'rejected', RED._(`fhir-out.status.${e.kind}`));
+          if (e.code === 'TRANSIENT_FHIR_CIRCUIT_OPEN') status.set('down', RED._('fhir-out.status.circuitOpen'));
+          else status.set(e.kind === 'transient' ? 'retrying' : 'rejected', RED._(`fhir-out.status.${e.kind}`));
           return;
         }
         runtime.metrics.destinationLatency.observe({ channel, destination: destinationName, result: 'ok' }, seconds());
@@ -67,7 +141,7 @@ export = function register(RED: NodeAPI): void {
             status: 'SENT',
             destination: destinationName,
             sent: JSON.stringify(m.payload),
-            response: JSON.stringify(result.bundle),
+            response: JSON.stringify(result.body),
           });
         } catch (err) {
           // Sent but not recorded: fail so the queue redelivers; the conditional writes make the resend harmless.
@@ -78,7 +152,7 @@ export = function register(RED: NodeAPI): void {
         sent += 1;
         status.set('ok', `${sent}`);
         runtime.receipts.complete(m.wasl.receipt);
-        m.payload = result.bundle;
+        m.payload = result.body;
         send(m as never);
         done();
       };
@@ -86,7 +160,10 @@ export = function register(RED: NodeAPI): void {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      Promise.resolve(client.close()).then(
+      closed = true;
+      while (releases.length) releases.pop()?.();
+      writer = undefined;
+      Promise.resolve(client?.close()).then(
         () => {
           status.cancel();
           clearStatus(node);

@@ -62,3 +62,19 @@ export function answer(status: number, body?: unknown, headers: Record<string, s
     res.end(text);
   };
 }
+
+/** Answers the n-th request with the n-th handler; requests after the last get the last one. */
+export function sequence(...handlers: FaultHandler[]): FaultHandler {
+  let n = 0;
+  return (req, res, raw) => handlers[Math.min(n++, handlers.length - 1)](req, res, raw);
+}
+
+/** Runs `handler` after `ms` (a slow server); gives up quietly if the client went away first. */
+export function slow(ms: number, handler: FaultHandler): FaultHandler {
+  return (req, res, raw) => {
+    const timer = setTimeout(() => {
+      if (!res.destroyed) handler(req, res, raw);
+    }, ms);
+    res.on('close', () => clearTimeout(timer));
+  };
+}

@@ -223,3 +223,32 @@ describe('engine/channels/compile', () => {
     assert.equal(tab.disabled, true);
   });
 });
+
+describe('engine/channels/compile: a fhir source', () => {
+  const relay: ChannelConfig = {
+    id: 'fhir-relay',
+    name: 'FHIR relay',
+    source: { type: 'fhir', resourceTypes: ['Patient'], upstream: 'https://ehr.example/fhir/R4', fetchRetry: { maxAttempts: 2 } },
+    destinations: { ehr: { type: 'fhir', url: 'builtin' } },
+  };
+
+  it('compiles to wasl-fhir-in wired to the channel queue, with defaults written out', () => {
+    const flows = compileChannels([relay], { builtinFhirUrl: 'http://127.0.0.1:1/fhir/R4' });
+    const src = nodes(flows).find((n) => n.type === 'wasl-fhir-in');
+    assert.ok(src);
+    assert.equal(src.name, 'FHIR /channels/fhir-relay/fhir');
+    assert.deepEqual(
+      { channel: src.channel, resourceTypes: src.resourceTypes, maxBodyBytes: src.maxBodyBytes, upstream: src.upstream, upstreamTimeoutMs: src.upstreamTimeoutMs },
+      { channel: 'fhir-relay', resourceTypes: ['Patient'], maxBodyBytes: 16 * 1024 * 1024, upstream: 'https://ehr.example/fhir/R4', upstreamTimeoutMs: 10_000 },
+    );
+    assert.deepEqual([src.fetchAttempts, src.fetchInitialDelayMs, src.fetchMaxDelayMs], [2, 1000, 30_000]);
+    assert.equal(next(flows, src).queue, 'fhir-relay.in');
+    assert.equal(nodes(flows).filter((n) => n.type === 'wasl-mllp-in').length, 0);
+  });
+
+  it('writes an empty upstream when none is set', () => {
+    const src = nodes(compileChannels([{ ...relay, source: { type: 'fhir' } }])).find((n) => n.type === 'wasl-fhir-in');
+    assert.equal(src?.upstream, '');
+    assert.deepEqual(src?.resourceTypes, []);
+  });
+});

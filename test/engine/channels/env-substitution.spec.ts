@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { substituteString } from '../../../engine/channels/env-substitution';
 import { formatProblem, validateChannelsText } from '../../../engine/channels/load';
 import { at, VALID } from './text-position';
-import type { FhirDestinationConfig } from '../../../engine/channels/types';
+import type { FhirDestinationConfig, MllpSourceConfig } from '../../../engine/channels/types';
 
 describe('engine/channels/env-substitution', () => {
   it('substitutes set variables and defaults, shell style', () => {
@@ -23,10 +23,10 @@ describe('engine/channels/env-substitution', () => {
   it('turns a substituted port into a number and uses defaults when the variable is unset', () => {
     const text = VALID.replace('port: 2575', 'port: ${MLLP_PORT:-2575}').replace('url: builtin', 'url: ${FHIR_BASE_URL:-builtin}');
     const unset = validateChannelsText(text, 'c.yaml', {});
-    assert.equal(unset.config?.channels[0].source.port, 2575);
+    assert.equal((unset.config?.channels[0].source as MllpSourceConfig).port, 2575);
     assert.equal((unset.config?.channels[0].destinations.fhir as FhirDestinationConfig).url, 'builtin');
     const set = validateChannelsText(text, 'c.yaml', { MLLP_PORT: '3000', FHIR_BASE_URL: 'http://fhir.example:8080/fhir' });
-    assert.equal(set.config?.channels[0].source.port, 3000);
+    assert.equal((set.config?.channels[0].source as MllpSourceConfig).port, 3000);
     assert.equal((set.config?.channels[0].destinations.fhir as FhirDestinationConfig).url, 'http://fhir.example:8080/fhir');
   });
 
@@ -37,7 +37,7 @@ describe('engine/channels/env-substitution', () => {
     const channel = result.config?.channels[0];
     assert.equal(channel?.name, '1234', 'a string field keeps a numeric-looking value as a string');
     assert.equal(channel?.enabled, false);
-    assert.equal(channel?.source.port, 2575);
+    assert.equal((channel?.source as MllpSourceConfig).port, 2575);
   });
 
   it('reports a substituted value that is not an integer at the line that uses it', () => {

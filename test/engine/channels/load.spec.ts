@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ChannelsFileError, formatProblem, loadChannels, validateChannelsText } from '../../../engine/channels/load';
 import { at, VALID } from './text-position';
-import type { FhirDestinationConfig } from '../../../engine/channels/types';
+import type { FhirDestinationConfig, MllpSourceConfig } from '../../../engine/channels/types';
 
 const FILE = 'channels.yaml';
 
@@ -24,8 +24,8 @@ describe('engine/channels/load', () => {
     assert.equal(channels.length, 1);
     const [c] = channels;
     assert.equal(c.id, 'adt-to-fhir');
-    assert.equal(c.source.port, 2575);
-    assert.deepEqual(c.source.acceptMessageTypes, ['ADT^A01', 'ADT^A03', 'ADT^A04', 'ADT^A08']);
+    assert.equal((c.source as MllpSourceConfig).port, 2575);
+    assert.deepEqual((c.source as MllpSourceConfig).acceptMessageTypes, ['ADT^A01', 'ADT^A03', 'ADT^A04', 'ADT^A08']);
     assert.deepEqual(c.filters, [{ field: 'MSH-9.1', in: ['ADT'] }]);
     assert.deepEqual(c.transformers, [{ type: 'hl7-to-fhir', mapping: 'adt' }]);
     assert.equal((c.destinations.fhir as FhirDestinationConfig).url, 'builtin');
@@ -35,7 +35,7 @@ describe('engine/channels/load', () => {
   it('accepts the small valid file and returns no problems', () => {
     const result = validateChannelsText(VALID, FILE, {});
     assert.deepEqual(result.problems, []);
-    assert.equal(result.config?.channels[0].source.port, 2575);
+    assert.equal((result.config?.channels[0].source as MllpSourceConfig).port, 2575);
   });
 
   it('reports an unknown key at the key, listing the allowed keys', () => {
@@ -123,7 +123,7 @@ describe('engine/channels/load', () => {
 
   it('reports an unknown source type without echoing every branch', () => {
     const text = replace(VALID, 'type: mllp', 'type: http');
-    assert.deepEqual(problems(text), [`${FILE}:${at(text, 'http')} channels[0].source.type: unknown source type "http" (known: mllp)`]);
+    assert.deepEqual(problems(text), [`${FILE}:${at(text, 'http')} channels[0].source.type: unknown source type "http" (known: mllp, fhir)`]);
   });
 
   it('requires exactly one operator per rule', () => {
@@ -197,5 +197,47 @@ describe('engine/channels/load', () => {
       () => loadChannels(path.join(__dirname, 'no-such-channels.yaml'), {}),
       (err: unknown) => err instanceof ChannelsFileError && err.problems.length === 1 && /no-such-channels\.yaml:1:1: file not found$/.test(err.message) && err.code === 'VALIDATION_CHANNELS_INVALID',
     );
+  });
+});
+
+describe('engine/channels/load: a fhir source', () => {
+  const FHIR_SOURCE = `channels:
+  - id: fhir-relay
+    name: FHIR relay
+    source:
+      type: fhir
+      resourceTypes: [Patient, Encounter]
+      upstream: https://ehr.example/fhir/R4
+    destinations:
+      ehr:
+        type: fhir
+        url: builtin
+`;
+
+  it('accepts a fhir source', () => {
+    const result = validateChannelsText(FHIR_SOURCE, FILE, {});
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.config?.channels[0].source, { type: 'fhir', resourceTypes: ['Patient', 'Encounter'], upstream: 'https://ehr.example/fhir/R4' });
+  });
+
+  it('reports a bad resource type and upstream URL with hints', () => {
+    const text = FHIR_SOURCE.replace('[Patient, Encounter]', '[patient]').replace('https://ehr.example/fhir/R4', 'ftp://x');
+    assert.deepEqual(problems(text), [
+      `${FILE}:${at(text, 'patient')} channels[0].source.resourceTypes[0]: must be a FHIR resource type such as Patient or Encounter`,
+      `${FILE}:${at(text, 'ftp://x')} channels[0].source.upstream: must be an http(s) FHIR base URL`,
+    ]);
+  });
+
+  it('reports HL7-only parts on a channel whose source is FHIR', () => {
+    const text = FHIR_SOURCE.replace(
+      '    destinations:\n',
+      '    filters:\n      - field: MSH-9.1\n        in: [ADT]\n    transformers:\n      - type: hl7-to-fhir\n        mapping: adt\n    destinations:\n      lab:\n        type: mllp\n        host: lab.example\n        port: 2575\n',
+    );
+    assert.deepEqual(problems(text), [
+      `${FILE}:${at(text, '- field')} channels[0].filters: filters read HL7 v2 fields, but this channel's source is FHIR: remove them`,
+      `${FILE}:${at(text, 'hl7-to-fhir')} channels[0].transformers[0].type: hl7-to-fhir maps HL7 v2 messages, but this channel's source is FHIR: remove it`,
+      `${FILE}:${at(text, 'mllp')} channels[0].destinations.lab.type: destination "lab" sends HL7 v2 over MLLP, but this channel turns messages into FHIR (hl7-to-fhir): use a channel without that transformer`,
+      `${FILE}:${at(text, 'mllp')} channels[0].destinations.lab.type: destination "lab" sends HL7 v2 over MLLP, but this channel's source is FHIR: use a fhir destination`,
+    ]);
   });
 });

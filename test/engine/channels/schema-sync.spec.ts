@@ -28,7 +28,7 @@ const EVERY_FIELD: ChannelsFile = {
       transformers: [{ type: 'hl7-to-fhir', mapping: 'adt' }],
       router: [{ destination: 'fhir', when: [...EVERY_RULE] }],
       destinations: {
-        fhir: { type: 'fhir', url: 'http://localhost:8080/fhir', timeoutMs: 5000, maxTransactionEntries: 8, prefetch: 10, retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000 } },
+        fhir: { type: 'fhir', url: 'http://localhost:8080/fhir', timeoutMs: 5000, maxTransactionEntries: 8, writeBack: true, prefetch: 10, retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000 } },
         lab: {
           type: 'mllp',
           host: 'lab.example.org',
@@ -41,6 +41,19 @@ const EVERY_FIELD: ChannelsFile = {
         },
       },
       queue: { prefetch: 20, retry: { maxAttempts: 5, initialDelayMs: 1000, maxDelayMs: 60000 } },
+    },
+    {
+      id: 'every-fhir-source-field',
+      name: 'Every FHIR source field',
+      source: {
+        type: 'fhir',
+        resourceTypes: ['Patient', 'Encounter'],
+        maxBodyBytes: 1048576,
+        upstream: 'https://ehr.example/fhir/R4',
+        upstreamTimeoutMs: 5000,
+        fetchRetry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000 },
+      },
+      destinations: { fhir: { type: 'fhir', url: 'builtin' } },
     },
   ],
 };
