@@ -3,7 +3,20 @@
  * Exits 1 with a readable message (no stack) when channels.yaml or the configuration is wrong.
  */
 import { configFromEnv } from './config';
+import type { ChannelConfig } from './channels/types';
 import { startEngine } from './engine';
+
+/** Where a channel's source takes messages, for the banner ('' when it takes none itself). */
+function whereItListens(source: ChannelConfig['source'], base: string, channelId: string): string {
+  switch (source.type) {
+    case 'mllp':
+      return ` (MLLP port ${source.port}${source.tls ? ', TLS' : ''})`;
+    case 'fhir':
+      return ` (FHIR ${base}/channels/${channelId}/fhir)`;
+    default:
+      return '';
+  }
+}
 
 async function main(): Promise<void> {
   const config = configFromEnv();
@@ -13,10 +26,10 @@ async function main(): Promise<void> {
     `Wasl is running (${engine.mode} mode: ${engine.runtimeParts}${engine.role === 'all' ? '' : `, role ${engine.role}`})`,
     `  ops pages    ${base}/`,
     `  flow editor  ${base}/editor`,
-    `  API          ${base}/api/v1/health  ${base}/api/v1/channels`,
+    `  API          ${base}/api/v1/health  ${base}/api/v1/channels  ${base}/api/v1/fhir-connections`,
     `  metrics      ${base}/metrics`,
     `  demo FHIR    ${base}/fhir/R4  (e.g. ${base}/fhir/R4/metadata, ${base}/fhir/R4/Patient)`,
-    ...engine.channels.map((c) => `  channel      ${c.id}${c.source.type === 'mllp' ? ` (MLLP port ${c.source.port})` : ''}`),
+    ...engine.channels.map((c) => `  channel      ${c.id}${whereItListens(c.source, base, c.id)}`),
     `  data         ${config.dataDir}`,
     `Send the sample: ./bin/wasl mllp-send ../shared/fixtures/hl7v2/mscvt_ADT-A01-01.hl7 --port ${engine.mllpPort}`,
   ];
