@@ -17,6 +17,7 @@ import type { Bundle, BundleEntry, CapabilityStatement } from '@medplum/fhirtype
 import { TransientError, ValidationError } from '../../common/errors';
 import { logger as createLogger, type Logger } from '../../common/logger';
 import { checkTransactionResponse, classifyFhirFailure } from './classify';
+import { InFlightRequests, type InFlight } from './in-flight';
 import { canSplit, locationOf, planChunks, resolveReferences } from './split-transaction';
 
 export interface FhirDestinationOptions {
@@ -50,13 +51,6 @@ export interface CapabilitiesResult {
   durationMs: number;
 }
 
-/** One request in flight: its controller, timer and why we aborted it, if we did. */
-interface InFlight {
-  controller: AbortController;
-  timer: NodeJS.Timeout;
-  aborted?: 'timeout' | 'closed';
-}
-
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** fhir-kit-client's `body` type wants a `type` literal; our Bundle type is broader. */
@@ -83,7 +77,7 @@ export class FhirDestination {
   private readonly timeoutMs: number;
   private readonly maxEntries: number;
   private readonly log: Logger;
-  private readonly inFlight = new Set<InFlight>();
+  private readonly requests: InFlightRequests;
   private closed = false;
 
   constructor(opts: FhirDestinationOptions) {
@@ -92,6 +86,7 @@ export class FhirDestination {
       throw new ValidationError('FHIR_BASE_URL', 'FHIR base URL is not an absolute http(s) URL', { path: 'baseUrl' });
     }
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.requests = new InFlightRequests(this.timeoutMs);
     this.maxEntries = opts.maxTransactionEntries && opts.maxTransactionEntries > 0 ? opts.maxTransactionEntries : Infinity;
     this.log = opts.logger ?? createLogger({ stage: 'fhir-destination' });
     this.client = new Client({ baseUrl: opts.baseUrl.replace(/\/+$/, ''), customHeaders: { ...opts.headers } });
@@ -170,7 +165,7 @@ export class FhirDestination {
       });
       throw e;
     } finally {
-      this.end(call);
+      this.requests.end(call);
     }
   }
 
@@ -203,7 +198,7 @@ export class FhirDestination {
       this.log.warn('FHIR capabilities failed', { requestId, code: e.code, status: e.details?.status, durationMs: elapsed(started) });
       throw e;
     } finally {
-      this.end(call);
+      this.requests.end(call);
     }
   }
 
@@ -213,28 +208,11 @@ export class FhirDestination {
    */
   async close(): Promise<void> {
     this.closed = true;
-    for (const call of this.inFlight) {
-      call.aborted ??= 'closed';
-      call.controller.abort();
-    }
+    this.requests.abortAll();
   }
 
   private begin(): InFlight {
     if (this.closed) throw new TransientError('FHIR_CLOSED', 'FHIR destination is closed');
-    const controller = new AbortController();
-    const call: InFlight = {
-      controller,
-      timer: setTimeout(() => {
-        call.aborted ??= 'timeout';
-        controller.abort();
-      }, this.timeoutMs),
-    };
-    this.inFlight.add(call);
-    return call;
-  }
-
-  private end(call: InFlight): void {
-    clearTimeout(call.timer);
-    this.inFlight.delete(call);
+    return this.requests.begin();
   }
 }

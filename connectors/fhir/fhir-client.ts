@@ -34,6 +34,7 @@ import { TransientError, ValidationError, WaslError } from '../../common/errors'
 import { logger as createLogger, type Logger } from '../../common/logger';
 import { checkTransactionResponse, classifyFhirFailure } from './classify';
 import { fhirClients, type FhirClientRegistry } from './client-registry';
+import { InFlightRequests } from './in-flight';
 import type { AuthProvider, BreakerState, FhirConnection } from './connection';
 import { canSplit, locationOf, planChunks, resolveReferences } from './split-transaction';
 
@@ -137,12 +138,6 @@ interface AttemptOptions {
   signal: AbortSignal;
 }
 
-interface InFlight {
-  controller: AbortController;
-  timer: NodeJS.Timeout;
-  aborted?: 'timeout' | 'closed';
-}
-
 /** Per call: the 401 refresh happens once, whatever the attempt. */
 interface CallState {
   reauthenticated: boolean;
@@ -211,7 +206,7 @@ export class FhirConnectionClient extends EventEmitter {
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly registry: FhirClientRegistry;
-  private readonly inFlight = new Set<InFlight>();
+  private readonly requests: InFlightRequests;
   private readonly closing = new AbortController();
   private closed = false;
 
@@ -227,6 +222,7 @@ export class FhirConnectionClient extends EventEmitter {
     this.client = new Client({ baseUrl: this.baseUrl });
     this.auth = opts.auth;
     this.timeoutMs = connection.timeoutMs && connection.timeoutMs > 0 ? connection.timeoutMs : DEFAULTS.timeoutMs;
+    this.requests = new InFlightRequests(this.timeoutMs);
     this.maxEntries = opts.maxTransactionEntries && opts.maxTransactionEntries > 0 ? opts.maxTransactionEntries : Infinity;
     this.retryOptions = {
       maxAttempts: Math.max(1, opts.retry?.maxAttempts ?? DEFAULTS.maxAttempts),
@@ -425,10 +421,7 @@ export class FhirConnectionClient extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort();
-    for (const call of this.inFlight) {
-      call.aborted ??= 'closed';
-      call.controller.abort();
-    }
+    this.requests.abortAll();
     this.registry.remove(this);
     await this.limiter?.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
@@ -505,7 +498,7 @@ export class FhirConnectionClient extends EventEmitter {
     if (this.closed) throw closedError(operation);
     const requestId = randomUUID();
     const started = performance.now();
-    const call = this.begin();
+    const call = this.requests.begin();
     let auth: Record<string, string> = {};
     try {
       auth = await this.auth.headers();
@@ -527,13 +520,13 @@ export class FhirConnectionClient extends EventEmitter {
       });
       if (status === 401 && !state.reauthenticated) {
         state.reauthenticated = true;
-        this.end(call);
+        this.requests.end(call);
         // The refused headers let the provider keep a token that a concurrent request already renewed.
         if (await this.auth.invalidate(auth)) return this.attempt(operation, ctx, state, send);
       }
       throw e;
     } finally {
-      this.end(call);
+      this.requests.end(call);
     }
   }
 
@@ -553,24 +546,6 @@ export class FhirConnectionClient extends EventEmitter {
       throw new ValidationError('FHIR_FOREIGN_URL', `FHIR connection ${this.connectionId}: URL on another origin is not followed`, { path });
     }
     return resolved.toString();
-  }
-
-  private begin(): InFlight {
-    const controller = new AbortController();
-    const call: InFlight = {
-      controller,
-      timer: setTimeout(() => {
-        call.aborted ??= 'timeout';
-        controller.abort();
-      }, this.timeoutMs),
-    };
-    this.inFlight.add(call);
-    return call;
-  }
-
-  private end(call: InFlight): void {
-    clearTimeout(call.timer);
-    this.inFlight.delete(call);
   }
 }
 

@@ -19,8 +19,8 @@ import { planWriteBack } from '../../connectors/fhir/write-back';
 import { validateFhir } from '../../transformers/fhir/validate';
 import { logger } from '../../common/logger';
 import { isWaslMsg, type WaslMsg } from '../../engine/runtime/wasl-msg';
+import { destinationDelivery } from '../shared/destination';
 import { getRuntime } from '../shared/runtime';
-import { failMessage } from '../shared/settle';
 import { clearStatus, throttledStatus } from '../shared/status';
 import type { FhirServerConfigNode } from '../fhir-server/connection-config';
 
@@ -107,9 +107,9 @@ export = function register(RED: NodeAPI): void {
       const r = plan.kind === 'create' ? await w.create(plan.resource, { ifNoneExist: plan.ifNoneExist }, ctx) : await w.update(plan.resource, {}, ctx);
       return { status: r.status, body: r.resource };
     };
-    let sent = 0;
     const status = throttledStatus(node);
     status.set('idle', destinationName);
+    const deliver = destinationDelivery({ runtime, channel, destination: destinationName, status, statusText: (key) => RED._(`fhir-out.status.${key}`) });
 
     node.on('input', (msg, send, done) => {
       if (!isWaslMsg(msg)) {
@@ -117,46 +117,19 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       const m = msg as unknown as WaslMsg;
-      status.set('sending', RED._('fhir-out.status.sending'));
-      const started = process.hrtime.bigint();
-      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-      const deliver = async (): Promise<void> => {
-        let result: WriteBackResult;
-        try {
-          if (writeBack || !client) result = await sendWithClient(m.payload, m.wasl.correlationId);
-          else {
-            const r = await client.postTransaction(m.payload as Bundle, { correlationId: m.wasl.correlationId });
-            result = { status: r.status, body: r.bundle };
-          }
-        } catch (err) {
-          const e = failMessage(runtime, m, err, done);
-          runtime.metrics.destinationLatency.observe({ channel, destination: destinationName, result: e.kind }, seconds());
-          if (e.code === 'TRANSIENT_FHIR_CIRCUIT_OPEN') status.set('down', RED._('fhir-out.status.circuitOpen'));
-          else status.set(e.kind === 'transient' ? 'retrying' : 'rejected', RED._(`fhir-out.status.${e.kind}`));
-          return;
-        }
-        runtime.metrics.destinationLatency.observe({ channel, destination: destinationName, result: 'ok' }, seconds());
-        try {
-          await runtime.store.update(m.wasl.messageId, {
-            status: 'SENT',
-            destination: destinationName,
-            sent: JSON.stringify(m.payload),
-            response: JSON.stringify(result.body),
-          });
-        } catch (err) {
-          // Sent but not recorded: fail so the queue redelivers; the conditional writes make the resend harmless.
-          failMessage(runtime, m, err, done);
-          return;
-        }
-        runtime.metrics.messages.inc({ channel, outcome: 'sent' });
-        sent += 1;
-        status.set('ok', `${sent}`);
-        runtime.receipts.complete(m.wasl.receipt);
-        m.payload = result.body;
-        send(m as never);
-        done();
-      };
-      void deliver();
+      void deliver<WriteBackResult>(m, send, done, {
+        attempt: async () => {
+          if (writeBack || !client) return sendWithClient(m.payload, m.wasl.correlationId);
+          const r = await client.postTransaction(m.payload as Bundle, { correlationId: m.wasl.correlationId });
+          return { status: r.status, body: r.bundle };
+        },
+        // Recorded as SENT or the message fails and is redelivered: the conditional writes make the resend harmless.
+        record: (result) => ({ sent: JSON.stringify(m.payload), response: JSON.stringify(result.body) }),
+        respond: (msg, result) => {
+          msg.payload = result.body;
+        },
+        failureStatus: (e) => (e.code === 'TRANSIENT_FHIR_CIRCUIT_OPEN' ? ['down', RED._('fhir-out.status.circuitOpen')] : undefined),
+      });
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

@@ -11,6 +11,7 @@ import { logger } from '../../common/logger';
 import { MllpSender } from '../../connectors/mllp/sender';
 import { readTlsFiles, type MllpTlsOptions } from '../../connectors/mllp/tls';
 import { isWaslMsg, type WaslMsg } from '../../engine/runtime/wasl-msg';
+import { destinationDelivery } from '../shared/destination';
 import { getRuntime } from '../shared/runtime';
 import { failMessage } from '../shared/settle';
 import { clearStatus, setStatus, throttledStatus } from '../shared/status';
@@ -69,8 +70,8 @@ export = function register(RED: NodeAPI): void {
     sender.on('connected', () => setStatus(node, 'ok', RED._('mllp-out.status.connected')));
     sender.on('disconnected', ({ code }) => setStatus(node, code ? 'down' : 'idle', RED._(code ? 'mllp-out.status.down' : 'mllp-out.status.disconnected')));
 
-    let sent = 0;
     const status = throttledStatus(node);
+    const deliver = destinationDelivery({ runtime, channel, destination: destinationName, status, statusText: (key) => RED._(`mllp-out.status.${key}`) });
     if (configError) {
       setStatus(node, 'down', RED._('mllp-out.status.tlsConfig'));
       node.error(configError.message);
@@ -95,41 +96,14 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       const payload = m.payload;
-      status.set('sending', RED._('mllp-out.status.sending'));
-      const started = process.hrtime.bigint();
-      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-      const deliver = async (): Promise<void> => {
-        let result;
-        try {
-          result = await sender.send(payload);
-        } catch (err) {
-          const e = failMessage(runtime, m, err, done);
-          runtime.metrics.destinationLatency.observe({ channel, destination: destinationName, result: e.kind }, seconds());
-          status.set(e.kind === 'transient' ? 'retrying' : 'rejected', RED._(`mllp-out.status.${e.kind}`));
-          return;
-        }
-        runtime.metrics.destinationLatency.observe({ channel, destination: destinationName, result: 'ok' }, seconds());
-        try {
-          await runtime.store.update(m.wasl.messageId, {
-            status: 'SENT',
-            destination: destinationName,
-            sent: typeof payload === 'string' ? payload : payload.toString('utf8'),
-            response: result.ack,
-          });
-        } catch (err) {
-          // Sent but not recorded: fail so the queue redelivers; the receiver dedupes on MSH-10.
-          failMessage(runtime, m, err, done);
-          return;
-        }
-        runtime.metrics.messages.inc({ channel, outcome: 'sent' });
-        sent += 1;
-        status.set('ok', `${sent}`);
-        runtime.receipts.complete(m.wasl.receipt);
-        m.response = result.ack;
-        send(m as never);
-        done();
-      };
-      void deliver();
+      void deliver(m, send, done, {
+        attempt: () => sender.send(payload),
+        // Recorded as SENT or the message fails and is redelivered: the receiver dedupes on MSH-10.
+        record: (result) => ({ sent: typeof payload === 'string' ? payload : payload.toString('utf8'), response: result.ack }),
+        respond: (msg, result) => {
+          msg.response = result.ack;
+        },
+      });
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

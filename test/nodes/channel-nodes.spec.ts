@@ -4,18 +4,12 @@
  * (Medplum) on loopback. Asserts outputs, store rows, dead letters and what Catch nodes see.
  */
 import assert from 'node:assert/strict';
-import type { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import helper from 'node-red-node-test-helper';
 import { MllpClient } from '../../connectors/mllp/client';
 import { startFhirServer, type RunningFhirServer } from '../../engine/fhir-server';
-import { EngineMetrics } from '../../engine/runtime/metrics';
-import { Receipts } from '../../engine/runtime/receipts';
 import type { WaslRuntime } from '../../engine/runtime/types';
-import { openStore } from '../../engine/store';
-import { createTransport } from '../../engine/transport';
 import { adtMessage } from '../support/adt';
-import { tempDir } from '../support/engine-process';
+import { nodeEvents, startNodeRuntime, stopNodeRuntime, waitFor, type NodeRuntime } from '../support/node-runtime';
 import { freePort } from '../support/ports';
 import mllpIn = require('../../nodes/mllp-in/mllp-in');
 import queueNode = require('../../nodes/queue/queue');
@@ -29,11 +23,12 @@ helper.init(require.resolve('node-red'));
 const NODES = [mllpIn, queueNode, filterNode, hl7ToFhir, routerNode, fhirOut];
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 
-interface Harness {
-  runtime: WaslRuntime;
+interface Harness extends NodeRuntime {
   mllpPort: number;
-  dataDir: string;
 }
+
+/** A whole channel (MLLP in, mapping, FHIR out) takes longer than one node. */
+const WAIT_MS = 15_000;
 
 function channelFlow(mllpPort: number, fhirUrl: string, accept: string[] = ['ADT^A01', 'ADT^A03', 'ADT^A04', 'ADT^A08']) {
   const z = 'tab1';
@@ -79,39 +74,16 @@ describe('nodes: a channel made of Wasl nodes', function () {
   });
 
   beforeEach(async () => {
-    const dataDir = tempDir('nodes');
-    const store = await openStore({ dataDir });
-    const transport = createTransport({ dataDir });
-    await transport.start();
-    h = {
-      dataDir,
-      mllpPort: await freePort(),
-      runtime: {
-        role: 'all',
-        store,
-        transport,
-        receipts: new Receipts(),
-        metrics: new EngineMetrics({ defaultMetrics: false }),
-        builtinFhirUrl: fhir.url,
-        channelHealth: new Map(),
-      },
-    };
-    helper.settings({ waslRuntime: h.runtime } as never);
-    await helper.startServer();
+    const mllpPort = await freePort();
+    h = { ...(await startNodeRuntime('nodes', fhir.url)), mllpPort };
   });
 
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    await h.runtime.transport.close();
-    await h.runtime.store.close();
-    fs.rmSync(h.dataDir, { recursive: true, force: true });
-  });
+  afterEach(() => stopNodeRuntime(h));
 
   async function load(flow: object[]): Promise<void> {
     await helper.load([...NODES, catchNode], flow as never);
     // the listener starts asynchronously after the node is created
-    await waitFor(() => h.runtime.channelHealth.get('ch')?.state === 'running');
+    await waitFor(() => h.runtime.channelHealth.get('ch')?.state === 'running', WAIT_MS);
   }
 
   it('acknowledges AA after queueing and delivers the Bundle to the FHIR server', async () => {
@@ -188,33 +160,20 @@ describe('nodes: a channel made of Wasl nodes', function () {
   });
 });
 
-/** The helper node as a plain emitter of the messages it receives. */
-function nodeEvents(id: string): EventEmitter {
-  return helper.getNode(id) as unknown as EventEmitter;
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function waitForStatus(runtime: WaslRuntime, id: string, status: string) {
   let row;
-  await waitFor(async () => (row = await runtime.store.get(id))?.status === status);
+  await waitFor(async () => (row = await runtime.store.get(id))?.status === status, WAIT_MS);
   return row!;
 }
 
 async function waitForRows(runtime: WaslRuntime, match: (r: { status: string }) => boolean) {
   let rows: Awaited<ReturnType<WaslRuntime['store']['list']>> = [];
-  await waitFor(async () => (rows = (await runtime.store.list({ channel: 'ch' })).filter(match)).length > 0);
+  await waitFor(async () => (rows = (await runtime.store.list({ channel: 'ch' })).filter(match)).length > 0, WAIT_MS);
   return rows;
 }
 
 async function waitForDepth(runtime: WaslRuntime, queue: string, match: (d: { ready: number; delayed: number; dead: number }) => boolean) {
   let depth = { ready: 0, delayed: 0, dead: 0 };
-  await waitFor(async () => match((depth = await runtime.transport.depth(queue))));
+  await waitFor(async () => match((depth = await runtime.transport.depth(queue))), WAIT_MS);
   return depth;
 }

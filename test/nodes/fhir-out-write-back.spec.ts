@@ -6,8 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -17,14 +15,11 @@ import { fhirClients } from '../../connectors/fhir/client-registry';
 import type { ChannelConfig } from '../../engine/channels/load';
 import { startFhirServer, type FhirRequestInfo, type RunningFhirServer } from '../../engine/fhir-server';
 import { apiRouter } from '../../engine/server/api';
-import { EngineMetrics } from '../../engine/runtime/metrics';
-import { Receipts } from '../../engine/runtime/receipts';
 import type { WaslRuntime } from '../../engine/runtime/types';
-import { openStore } from '../../engine/store';
-import { createTransport } from '../../engine/transport';
 import { validateFhir } from '../../transformers/fhir/validate';
-import { tempDir } from '../support/engine-process';
+import { nodeEvents, startNodeRuntime, stopNodeRuntime, waitFor, waitForRow, type NodeRuntime } from '../support/node-runtime';
 import { answer, startFaultServer } from '../connectors/fhir/fault-server';
+import { draftClaim } from '../support/fhir';
 import queueNode = require('../../nodes/queue/queue');
 import fhirOut = require('../../nodes/fhir-out/fhir-out');
 import fhirServerNode = require('../../nodes/fhir-server/fhir-server');
@@ -32,21 +27,6 @@ import fhirServerNode = require('../../nodes/fhir-server/fhir-server');
 helper.init(require.resolve('node-red'));
 
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
-
-function draftClaim(identifier: string): Claim {
-  return {
-    resourceType: 'Claim',
-    status: 'draft',
-    identifier: [{ system: 'urn:wasl:claim', value: identifier }],
-    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
-    use: 'claim',
-    patient: { reference: 'Patient/p1' },
-    created: '2026-11-23',
-    provider: { reference: 'Organization/o1' },
-    priority: { coding: [{ code: 'normal' }] },
-    insurance: [{ sequence: 1, focal: true, coverage: { reference: 'Coverage/c1' } }],
-  };
-}
 
 function note(identifier: string): DocumentReference {
   return {
@@ -79,8 +59,8 @@ interface Caught {
 describe('nodes: wasl-fhir-out write-back', function () {
   let fhir: RunningFhirServer;
   const seen: FhirRequestInfo[] = [];
+  let h: NodeRuntime;
   let runtime: WaslRuntime;
-  let dataDir: string;
 
   before(async function () {
     this.timeout(60_000);
@@ -92,31 +72,12 @@ describe('nodes: wasl-fhir-out write-back', function () {
   beforeEach(async () => {
     fhir.reset();
     seen.length = 0;
-    dataDir = tempDir('fhir-out-wb');
-    const store = await openStore({ dataDir });
-    const transport = createTransport({ dataDir });
-    await transport.start();
-    runtime = {
-      role: 'all',
-      store,
-      transport,
-      receipts: new Receipts(),
-      metrics: new EngineMetrics({ defaultMetrics: false }),
-      builtinFhirUrl: fhir.url,
-      channelHealth: new Map(),
-    };
-    helper.settings({ waslRuntime: runtime } as never);
-    await helper.startServer();
+    h = await startNodeRuntime('fhir-out-wb', fhir.url);
+    runtime = h.runtime;
     await helper.load([queueNode, fhirOut, catchNode], flow(fhir.url) as never);
   });
 
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    await runtime.transport.close();
-    await runtime.store.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterEach(() => stopNodeRuntime(h));
 
   /** Stores a row for the payload and hands it to the destination queue, as the router would. */
   async function enqueue(payload: unknown): Promise<string> {
@@ -257,24 +218,3 @@ describe('nodes: wasl-fhir-out write-back', function () {
     }
   });
 });
-
-function nodeEvents(id: string): EventEmitter {
-  return helper.getNode(id) as unknown as EventEmitter;
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function waitForRow(runtime: WaslRuntime, id: string, match: (r: NonNullable<Awaited<ReturnType<WaslRuntime['store']['get']>>>) => boolean) {
-  let row: Awaited<ReturnType<WaslRuntime['store']['get']>>;
-  await waitFor(async () => {
-    row = await runtime.store.get(id);
-    return row !== undefined && match(row);
-  });
-  return row!;
-}

@@ -8,25 +8,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import helper from 'node-red-node-test-helper';
-import type { WaslError } from '../../common/errors';
 import { fhirConnectionRegistryFor } from '../../engine/fhir-connections';
 import type { WaslRuntime } from '../../engine/runtime/types';
 import { openStore, type MessageStore } from '../../engine/store';
 import type { FhirServerConfigNode } from '../../nodes/fhir-server/connection-config';
 import { tempDir } from '../support/engine-process';
+import { failure } from '../support/failure';
 import { startOAuthServer, type OAuthServer } from '../simulators/oauth-server';
 import fhirServerNode = require('../../nodes/fhir-server/fhir-server');
 
 helper.init(require.resolve('node-red'));
-
-async function failure(fn: () => Promise<unknown>): Promise<WaslError> {
-  try {
-    await fn();
-  } catch (err) {
-    return err as WaslError;
-  }
-  assert.fail('expected a rejection');
-}
 
 describe('nodes: wasl-fhir-server', function () {
   let oauth: OAuthServer;

@@ -5,19 +5,14 @@
  * dead letters, retries and what Catch nodes see.
  */
 import assert from 'node:assert/strict';
-import type { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import { MllpServer } from '../../connectors/mllp/server';
 import type { MllpTlsOptions } from '../../connectors/mllp/tls';
-import { EngineMetrics } from '../../engine/runtime/metrics';
-import { Receipts } from '../../engine/runtime/receipts';
-import type { WaslRuntime } from '../../engine/runtime/types';
-import { openStore } from '../../engine/store';
-import { createTransport } from '../../engine/transport';
 import { captureLogger, makeCertificate } from '../connectors/mllp/helpers';
 import { tempDir } from '../support/engine-process';
+import { nodeEvents, startNodeRuntime, stopNodeRuntime, waitFor, waitForRow, type NodeRuntime } from '../support/node-runtime';
 import { freePort } from '../support/ports';
 import queueNode = require('../../nodes/queue/queue');
 import mllpOut = require('../../nodes/mllp-out/mllp-out');
@@ -36,11 +31,6 @@ function answer(text: string): string {
   return `${head}MSA|AA|${id}\r`;
 }
 
-interface Harness {
-  runtime: WaslRuntime;
-  dataDir: string;
-}
-
 function flow(port: number, extra: Record<string, unknown> = {}) {
   const z = 'tab1';
   return [
@@ -54,37 +44,16 @@ function flow(port: number, extra: Record<string, unknown> = {}) {
 }
 
 describe('nodes: wasl-mllp-out', function () {
-  let h: Harness;
+  let h: NodeRuntime;
   const cleanups: Array<() => Promise<void>> = [];
 
   beforeEach(async () => {
-    const dataDir = tempDir('mllp-out');
-    const store = await openStore({ dataDir });
-    const transport = createTransport({ dataDir });
-    await transport.start();
-    h = {
-      dataDir,
-      runtime: {
-        role: 'all',
-        store,
-        transport,
-        receipts: new Receipts(),
-        metrics: new EngineMetrics({ defaultMetrics: false }),
-        builtinFhirUrl: 'http://127.0.0.1:1/fhir/R4',
-        channelHealth: new Map(),
-      },
-    };
-    helper.settings({ waslRuntime: h.runtime } as never);
-    await helper.startServer();
+    h = await startNodeRuntime('mllp-out');
   });
 
   afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
+    await stopNodeRuntime(h);
     while (cleanups.length) await (cleanups.pop() as () => Promise<void>)();
-    await h.runtime.transport.close();
-    await h.runtime.store.close();
-    fs.rmSync(h.dataDir, { recursive: true, force: true });
   });
 
   async function receiver(tls?: MllpTlsOptions): Promise<{ port: number; received: string[] }> {
@@ -200,25 +169,3 @@ describe('nodes: wasl-mllp-out', function () {
     assert.deepEqual(rx.received, []);
   });
 });
-
-/** The helper node as a plain emitter of the messages it receives. */
-function nodeEvents(id: string): EventEmitter {
-  return helper.getNode(id) as unknown as EventEmitter;
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function waitForRow(runtime: WaslRuntime, id: string, match: (r: NonNullable<Awaited<ReturnType<WaslRuntime['store']['get']>>>) => boolean) {
-  let row: Awaited<ReturnType<WaslRuntime['store']['get']>>;
-  await waitFor(async () => {
-    row = await runtime.store.get(id);
-    return row !== undefined && match(row);
-  });
-  return row!;
-}

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { Writable } from 'node:stream';
 import type { Bundle, Encounter, OperationOutcome } from '@medplum/fhirtypes';
 import winston from 'winston';
 import { IntegrationError, TransientError, ValidationError, type WaslError } from '../../../common/errors';
 import { FhirDestination } from '../../../connectors/fhir/client';
-import { startFhirServer, type FhirRequestInfo, type RunningFhirServer } from '../../../engine/fhir-server';
 import { admitBundle } from '../../engine/fhir-server/fixtures';
 import { answer, startFaultServer, type FaultServer } from './fault-server';
+import { failure } from '../../support/failure';
+import { useFhirServer } from '../../support/fhir';
+import { capturingLogger } from '../../support/logging';
 
 const ctx = { correlationId: 'corr-42' };
 /** Keeps expected failure warnings out of the test output. */
@@ -17,40 +18,12 @@ function outcome(code: string, text: string, expression?: string): OperationOutc
   return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: code as 'invalid', details: { text }, expression: expression ? [expression] : undefined }] };
 }
 
-/** Runs `fn` and returns what it threw, failing the test if it did not throw. */
-async function failure(fn: () => Promise<unknown>): Promise<WaslError> {
-  try {
-    await fn();
-  } catch (err) {
-    return err as WaslError;
-  }
-  assert.fail('expected a rejection');
-}
-
-/** A logger whose JSON lines the test can read, to check no payload reaches the logs. */
-function capturingLogger(): { logger: winston.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
-  const logger = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
-  return { logger, lines };
-}
-
 describe('connectors/fhir FhirDestination', () => {
   describe('against the Medplum server', () => {
-    let server: RunningFhirServer;
-    const seen: FhirRequestInfo[] = [];
-
-    before(async () => {
-      server = await startFhirServer(0, '127.0.0.1', { onRequest: (info) => seen.push(info) });
-    });
-    after(() => server.close());
-    beforeEach(() => {
-      server.reset();
-      seen.length = 0;
-    });
+    const medplum = useFhirServer();
 
     it('posts a transaction and returns the transaction-response with its status and duration', async () => {
-      const dest = new FhirDestination({ baseUrl: server.url, logger: quiet });
+      const dest = new FhirDestination({ baseUrl: medplum.server.url, logger: quiet });
       const result = await dest.postTransaction(admitBundle('MRN-C1', 'V-C1'), ctx);
       assert.equal(result.status, 200);
       assert.equal(result.bundle.type, 'transaction-response');
@@ -62,7 +35,7 @@ describe('connectors/fhir FhirDestination', () => {
       const again = await dest.postTransaction(admitBundle('MRN-C1', 'V-C1'), ctx);
       assert.deepEqual(again.bundle.entry?.map((e) => e.response?.status), ['200', '200']);
 
-      const posts = seen.filter((s) => s.method === 'POST');
+      const posts = medplum.seen.filter((s) => s.method === 'POST');
       assert.equal(posts.length, 2);
       for (const p of posts) {
         assert.equal(p.correlationId, 'corr-42');
@@ -74,7 +47,7 @@ describe('connectors/fhir FhirDestination', () => {
 
     it('turns a real 400 OperationOutcome into a non-retryable IntegrationError without the bad value', async () => {
       const { logger, lines } = capturingLogger();
-      const dest = new FhirDestination({ baseUrl: server.url, logger });
+      const dest = new FhirDestination({ baseUrl: medplum.server.url, logger });
       const bundle = admitBundle('MRN-SECRET-778899', 'V-C2');
       (bundle.entry?.[0].resource as { birthDate: string }).birthDate = '1980-13-45';
       const err = await failure(() => dest.postTransaction(bundle, ctx));
@@ -92,7 +65,7 @@ describe('connectors/fhir FhirDestination', () => {
     });
 
     it('reads capabilities from /metadata', async () => {
-      const dest = new FhirDestination({ baseUrl: `${server.url}/`, logger: quiet });
+      const dest = new FhirDestination({ baseUrl: `${medplum.server.url}/`, logger: quiet });
       const caps = await dest.capabilities();
       assert.equal(caps.fhirVersion, '4.0.1');
       assert.ok(caps.resourceTypes.includes('Patient'));
@@ -101,7 +74,7 @@ describe('connectors/fhir FhirDestination', () => {
     });
 
     it('refuses a payload that is not a transaction Bundle', async () => {
-      const dest = new FhirDestination({ baseUrl: server.url, logger: quiet });
+      const dest = new FhirDestination({ baseUrl: medplum.server.url, logger: quiet });
       const err = await failure(() => dest.postTransaction({ resourceType: 'Bundle', type: 'batch' } as Bundle, ctx));
       assert.ok(err instanceof ValidationError);
       assert.equal(err.code, 'VALIDATION_FHIR_NOT_TRANSACTION');

@@ -1,34 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Bundle, DocumentReference, Resource, ServiceRequest } from '@medplum/fhirtypes';
-import { ValidationError } from '../../../common/errors';
-import { validateFhir } from '../../../transformers/fhir/validate';
-import { hl7ToFhirTransaction, type Hl7ToFhirOptions } from '../../../transformers/hl7v2/fhir/index';
-import { parseHl7 } from '../../../transformers/hl7v2/parse';
-import { hl7Fixture } from '../fixtures';
-
-function bundleOf(fixtureOrText: string, options?: Hl7ToFhirOptions): Bundle {
-  const text = fixtureOrText.endsWith('.hl7') ? hl7Fixture(fixtureOrText) : fixtureOrText;
-  return hl7ToFhirTransaction(parseHl7(text), options);
-}
-
-function all<T extends Resource>(b: Bundle, type: T['resourceType']): T[] {
-  return b.entry!.filter((e) => e.resource!.resourceType === type).map((e) => e.resource as T);
-}
-
-function assertValid(b: Bundle): void {
-  const v = validateFhir(b);
-  assert.ok(v.valid, JSON.stringify(v.outcome.issue.slice(0, 5)));
-}
-
-function mappingError(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ValidationError, String(err));
-    return err;
-  }
-  assert.fail('expected a ValidationError');
-}
+import type { DocumentReference, ServiceRequest } from '@medplum/fhirtypes';
+import { all, assertValid, bundleOf, rejection } from './helpers';
 
 const MDM = (trigger: string, txa: string, obx = 'OBX|1|FT|11506-3^Progress note^LN||Première ligne\\.br\\Second \\T\\ line||||||F') =>
   `MSH|^~\\&|DOC|FAC|R|RF|20250101120000+0300||MDM^${trigger}^MDM_${trigger}|C1|P|2.5.1\rEVN|${trigger}|20250101120000+0300\rPID|1||P1^^^HOSP^MR||DOE^JANE\r${txa}\r${obx}\r`;
@@ -96,9 +68,9 @@ describe('transformers/hl7v2/fhir/documents', () => {
     assert.deepEqual(replaced.relatesTo, [{ code: 'replaces', target: { identifier: { system: 'urn:wasl:assigning-authority:EHR', value: 'DOC-9' } } }]);
     assert.equal(all<DocumentReference>(bundleOf(MDM('T11', txa('AV'))), 'DocumentReference')[0].status, 'entered-in-error');
     assert.equal(all<DocumentReference>(bundleOf(MDM('T04', txa('OB'))), 'DocumentReference')[0].status, 'superseded');
-    const err = mappingError(() => bundleOf(MDM('T08', 'TXA|1|CN|TX')));
+    const err = rejection(() => bundleOf(MDM('T08', 'TXA|1|CN|TX')));
     assert.equal(err.path, 'TXA-12');
     assert.equal(err.details?.hl7ErrorCode, 101);
-    assert.equal(mappingError(() => bundleOf(MDM('T02', 'NTE|1||x'))).path, 'TXA-12');
+    assert.equal(rejection(() => bundleOf(MDM('T02', 'NTE|1||x'))).path, 'TXA-12');
   });
 });

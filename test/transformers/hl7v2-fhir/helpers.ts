@@ -6,10 +6,21 @@ import { hl7ToFhirTransaction, type Hl7ToFhirOptions } from '../../../transforme
 import { parseHl7 } from '../../../transformers/hl7v2/parse';
 import { hl7Fixture } from '../fixtures';
 
+/** Maps a fixture (`*.hl7`) or message text to a transaction Bundle, unchecked. */
+export function bundleOf(fixtureOrText: string, options?: Hl7ToFhirOptions): Bundle {
+  const text = fixtureOrText.endsWith('.hl7') ? hl7Fixture(fixtureOrText) : fixtureOrText;
+  return hl7ToFhirTransaction(parseHl7(text), options);
+}
+
+/** The Bundle passes the R4 schema (the first issues are in the failure message). */
+export function assertValid(b: Bundle): void {
+  const v = validateFhir(b);
+  assert.ok(v.valid, JSON.stringify(v.outcome.issue.slice(0, 5)));
+}
+
 /** Maps a fixture (`*.hl7`) or message text and checks the Bundle against the R4 schema. */
 export function mapped(fixtureOrText: string, options?: Hl7ToFhirOptions): Bundle {
-  const text = fixtureOrText.endsWith('.hl7') ? hl7Fixture(fixtureOrText) : fixtureOrText;
-  const bundle = hl7ToFhirTransaction(parseHl7(text), options);
+  const bundle = bundleOf(fixtureOrText, options);
   const result = validateFhir(bundle);
   assert.equal(result.valid, true, JSON.stringify(result.outcome.issue));
   return bundle;

@@ -1,34 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Bundle, Immunization, Observation, Resource } from '@medplum/fhirtypes';
-import { ValidationError } from '../../../common/errors';
-import { validateFhir } from '../../../transformers/fhir/validate';
-import { hl7ToFhirTransaction, type Hl7ToFhirOptions } from '../../../transformers/hl7v2/fhir/index';
-import { parseHl7 } from '../../../transformers/hl7v2/parse';
-import { hl7Fixture } from '../fixtures';
-
-function bundleOf(fixtureOrText: string, options?: Hl7ToFhirOptions): Bundle {
-  const text = fixtureOrText.endsWith('.hl7') ? hl7Fixture(fixtureOrText) : fixtureOrText;
-  return hl7ToFhirTransaction(parseHl7(text), options);
-}
-
-function all<T extends Resource>(b: Bundle, type: T['resourceType']): T[] {
-  return b.entry!.filter((e) => e.resource!.resourceType === type).map((e) => e.resource as T);
-}
-
-function assertValid(b: Bundle): void {
-  const v = validateFhir(b);
-  assert.ok(v.valid, JSON.stringify(v.outcome.issue.slice(0, 5)));
-}
-
-function mappingError(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ValidationError, String(err));
-    return err;
-  }
-  assert.fail('expected a ValidationError');
-}
+import type { Immunization, Observation } from '@medplum/fhirtypes';
+import { all, assertValid, bundleOf, rejection } from './helpers';
 
 const VXU = (rxa: string, orc = 'ORC|RE||IZ-1^NDA') =>
   `MSH|^~\\&|EHR|X68||IIS|20120701082200+0300||VXU^V04^VXU_V04|C1|P|2.5.1\rPID|1||252430^^^MAA^MR||Curry^Qiang||20090819|M\r${orc}\r${rxa}\r`;
@@ -100,10 +72,10 @@ describe('transformers/hl7v2/fhir/immunization', () => {
   });
 
   it('101 for a missing RXA-3 or RXA-5', () => {
-    const e1 = mappingError(() => bundleOf(VXU('RXA|0|1|||140^Flu^CVX')));
+    const e1 = rejection(() => bundleOf(VXU('RXA|0|1|||140^Flu^CVX')));
     assert.equal(e1.path, 'RXA-3');
     assert.equal(e1.details?.hl7ErrorCode, 101);
-    const e2 = mappingError(() => bundleOf(VXU('RXA|0|1|20120814||')));
+    const e2 = rejection(() => bundleOf(VXU('RXA|0|1|20120814||')));
     assert.equal(e2.path, 'RXA-5');
   });
 });

@@ -1,34 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Bundle, MedicationRequest, NutritionOrder, Observation, Resource, ServiceRequest, Specimen } from '@medplum/fhirtypes';
-import { ValidationError } from '../../../common/errors';
-import { validateFhir } from '../../../transformers/fhir/validate';
-import { hl7ToFhirTransaction, type Hl7ToFhirOptions } from '../../../transformers/hl7v2/fhir/index';
-import { parseHl7 } from '../../../transformers/hl7v2/parse';
-import { hl7Fixture } from '../fixtures';
-
-function bundleOf(fixtureOrText: string, options?: Hl7ToFhirOptions): Bundle {
-  const text = fixtureOrText.endsWith('.hl7') ? hl7Fixture(fixtureOrText) : fixtureOrText;
-  return hl7ToFhirTransaction(parseHl7(text), options);
-}
-
-function all<T extends Resource>(b: Bundle, type: T['resourceType']): T[] {
-  return b.entry!.filter((e) => e.resource!.resourceType === type).map((e) => e.resource as T);
-}
-
-function assertValid(b: Bundle): void {
-  const v = validateFhir(b);
-  assert.ok(v.valid, JSON.stringify(v.outcome.issue.slice(0, 5)));
-}
-
-function mappingError(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ValidationError, String(err));
-    return err;
-  }
-  assert.fail('expected a ValidationError');
-}
+import type { MedicationRequest, NutritionOrder, Observation, ServiceRequest, Specimen } from '@medplum/fhirtypes';
+import { all, assertValid, bundleOf, rejection } from './helpers';
 
 const ORDER_FIXTURES = [
   'hapi_msgs_06_orm_o01_v22.hl7', 'hapi_oml_o21_msg1.hl7', 'mscvt_MDHHS-OML-O21-1.hl7', 'mscvt_OML-O21-02.hl7', 'mscvt_ORM-O01-01.hl7',
@@ -131,12 +103,12 @@ describe('transformers/hl7v2/fhir/orders', () => {
 
   it('rejects orders without their required content', () => {
     const msh = 'MSH|^~\\&|A|F|R|RF|20250101120000+0300||RDE^O11^RDE_O11|C1|P|2.5.1\rPID|1||P1^^^H^MR||DOE^J\r';
-    const e1 = mappingError(() => bundleOf(`${msh}ORC|NW|1^X\rRXE|1\r`));
+    const e1 = rejection(() => bundleOf(`${msh}ORC|NW|1^X\rRXE|1\r`));
     assert.equal(e1.details?.hl7ErrorCode, 101);
     assert.equal(e1.path, 'RXE-2');
-    const e2 = mappingError(() => bundleOf(msh.replace('RDE^O11^RDE_O11', 'ORM^O01') + 'NTE|1||x\r'));
+    const e2 = rejection(() => bundleOf(msh.replace('RDE^O11^RDE_O11', 'ORM^O01') + 'NTE|1||x\r'));
     assert.equal(e2.details?.hl7ErrorCode, 101);
-    const e3 = mappingError(() => bundleOf(msh.replace('RDE^O11^RDE_O11', 'ORM^O01').replace(/PID.*\r/, '') + 'ORC|NW|1^X\r'));
+    const e3 = rejection(() => bundleOf(msh.replace('RDE^O11^RDE_O11', 'ORM^O01').replace(/PID.*\r/, '') + 'ORC|NW|1^X\r'));
     assert.equal(e3.path, 'PID-3');
   });
 });

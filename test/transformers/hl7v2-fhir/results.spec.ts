@@ -1,41 +1,12 @@
 import assert from 'node:assert/strict';
 import type { Bundle, DiagnosticReport, Observation, Resource, ServiceRequest, Specimen } from '@medplum/fhirtypes';
-import { ValidationError } from '../../../common/errors';
-import { validateFhir } from '../../../transformers/fhir/validate';
-import { hl7ToFhirTransaction, type Hl7ToFhirOptions } from '../../../transformers/hl7v2/fhir/index';
-import { parseHl7 } from '../../../transformers/hl7v2/parse';
-import { hl7Fixture } from '../fixtures';
 import { InProcessFhir } from '../medplum';
-import { assertConditionalKeysUnique, conditionalKey } from './helpers';
-
-function bundleOf(fixtureOrText: string, options?: Hl7ToFhirOptions): Bundle {
-  const text = fixtureOrText.endsWith('.hl7') ? hl7Fixture(fixtureOrText) : fixtureOrText;
-  return hl7ToFhirTransaction(parseHl7(text), options);
-}
-
-function all<T extends Resource>(b: Bundle, type: T['resourceType']): T[] {
-  return b.entry!.filter((e) => e.resource!.resourceType === type).map((e) => e.resource as T);
-}
+import { all, assertConditionalKeysUnique, assertValid, bundleOf, conditionalKey, rejection } from './helpers';
 
 function byCode(b: Bundle, code: string): Observation {
   const obs = all<Observation>(b, 'Observation').find((o) => o.code.coding?.some((c) => c.code === code));
   assert.ok(obs, `no Observation ${code}`);
   return obs;
-}
-
-function assertValid(b: Bundle): void {
-  const v = validateFhir(b);
-  assert.ok(v.valid, JSON.stringify(v.outcome.issue.slice(0, 5)));
-}
-
-function mappingError(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ValidationError, String(err));
-    return err;
-  }
-  assert.fail('expected a ValidationError');
 }
 
 const RESULT_FIXTURES = [
@@ -62,12 +33,12 @@ describe('transformers/hl7v2/fhir/results', () => {
       });
     }
     it('pyhl7_sample_oru_r01_v24.hl7: rejected with 102 at PID-7 (birth date 196203520)', () => {
-      const err = mappingError(() => bundleOf('pyhl7_sample_oru_r01_v24.hl7'));
+      const err = rejection(() => bundleOf('pyhl7_sample_oru_r01_v24.hl7'));
       assert.equal(err.details?.hl7ErrorCode, 102);
       assert.equal(err.path, 'PID-7');
     });
     it('elixir_elr_oru_r01_truncation_char.hl7: rejected with 102 (masked ***** timestamps)', () => {
-      const err = mappingError(() => bundleOf('elixir_elr_oru_r01_truncation_char.hl7'));
+      const err = rejection(() => bundleOf('elixir_elr_oru_r01_truncation_char.hl7'));
       assert.equal(err.details?.hl7ErrorCode, 102);
       assert.equal(err.path, 'TQ1-7');
     });
@@ -179,10 +150,10 @@ describe('transformers/hl7v2/fhir/results', () => {
     });
 
     it('rejects a missing OBR-4 (101) and a non-numeric NM value (102)', () => {
-      const e1 = mappingError(() => bundleOf(ORU('OBX|1|NM|1-8^X^LN||5||||||F', 'OBR|1|PL1|FL1')));
+      const e1 = rejection(() => bundleOf(ORU('OBX|1|NM|1-8^X^LN||5||||||F', 'OBR|1|PL1|FL1')));
       assert.equal(e1.details?.hl7ErrorCode, 101);
       assert.equal(e1.path, 'OBR-4');
-      const e2 = mappingError(() => bundleOf(ORU('OBX|1|NM|1-8^X^LN||five||||||F')));
+      const e2 = rejection(() => bundleOf(ORU('OBX|1|NM|1-8^X^LN||five||||||F')));
       assert.equal(e2.details?.hl7ErrorCode, 102);
       assert.equal(e2.path, 'OBX-5');
     });

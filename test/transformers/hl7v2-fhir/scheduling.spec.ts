@@ -1,36 +1,8 @@
 import assert from 'node:assert/strict';
 import { validateResource } from '@medplum/core';
-import type { Appointment, Bundle, Resource } from '@medplum/fhirtypes';
-import { ValidationError } from '../../../common/errors';
-import { validateFhir } from '../../../transformers/fhir/validate';
-import { hl7ToFhirTransaction, type Hl7ToFhirOptions } from '../../../transformers/hl7v2/fhir/index';
-import { parseHl7 } from '../../../transformers/hl7v2/parse';
-import { hl7Fixture } from '../fixtures';
+import type { Appointment, Resource } from '@medplum/fhirtypes';
 import { InProcessFhir } from '../medplum';
-
-function bundleOf(fixtureOrText: string, options?: Hl7ToFhirOptions): Bundle {
-  const text = fixtureOrText.endsWith('.hl7') ? hl7Fixture(fixtureOrText) : fixtureOrText;
-  return hl7ToFhirTransaction(parseHl7(text), options);
-}
-
-function all<T extends Resource>(b: Bundle, type: T['resourceType']): T[] {
-  return b.entry!.filter((e) => e.resource!.resourceType === type).map((e) => e.resource as T);
-}
-
-function assertValid(b: Bundle): void {
-  const v = validateFhir(b);
-  assert.ok(v.valid, JSON.stringify(v.outcome.issue.slice(0, 5)));
-}
-
-function mappingError(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ValidationError, String(err));
-    return err;
-  }
-  assert.fail('expected a ValidationError');
-}
+import { all, assertValid, bundleOf, rejection } from './helpers';
 
 const SIU = (trigger: string, sch25 = 'Booked', tq1 = 'TQ1|||||||20250301093000+0300|20250301100000+0300') =>
   `MSH|^~\\&|SCH|FAC|R|RF|20250101120000+0300||SIU^${trigger}^SIU_${trigger}|C1|P|2.5.1\rSCH|P1^EHR|F1^SCHED||||FU^Follow-up^L|||30|MIN|||||||||||||||${sch25}\r${tq1}\rPID|1||P1^^^HOSP^MR||AL-ḤARBĪ^Nūr||19800101|F\rRGS|1\rAIP|1||D1^AHMAD^SARA^^^^^^HOSP|ATND^Attending^L\r`;
@@ -152,7 +124,7 @@ describe('transformers/hl7v2/fhir/scheduling', () => {
   });
 
   it('101 when SCH-1 and SCH-2 are both empty', () => {
-    const err = mappingError(() => bundleOf(SIU('S12').replace('SCH|P1^EHR|F1^SCHED|', 'SCH|||')));
+    const err = rejection(() => bundleOf(SIU('S12').replace('SCH|P1^EHR|F1^SCHED|', 'SCH|||')));
     assert.equal(err.details?.hl7ErrorCode, 101);
     assert.equal(err.path, 'SCH-2');
   });

@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import winston from 'winston';
 import { IntegrationError, TransientError, ValidationError, type WaslError } from '../../../../common/errors';
@@ -13,21 +12,8 @@ import type { AuthProvider } from '../../../../connectors/fhir/connection';
 import { startFhirServer, type RunningFhirServer } from '../../../../engine/fhir-server';
 import { startOAuthServer, type OAuthServer } from '../../../simulators/oauth-server';
 import { startProtectedFhir, type ProtectedFhir } from '../../../simulators/protected-fhir';
-
-async function failure(fn: () => Promise<unknown>): Promise<WaslError> {
-  try {
-    await fn();
-  } catch (err) {
-    return err as WaslError;
-  }
-  assert.fail('expected a rejection');
-}
-
-function capturingLogger(): { logger: winston.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
-  return { logger: winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] }), lines };
-}
+import { failure } from '../../../support/failure';
+import { capturingLogger } from '../../../support/logging';
 
 /** fetch that records what it sent (bodies included), to check the wire format. */
 function recordingFetch(): { fetch: FetchLike; sent: Array<{ url: string; init?: RequestInit }> } {
