@@ -322,8 +322,9 @@ describe('connectors/fhir FhirConnectionClient', () => {
       const c = client(fault.url, {}, { rateLimitPerSecond: 10 });
       await Promise.all(Array.from({ length: 5 }, () => c.read('Patient', 'p1')));
       assert.equal(times.length, 5);
-      // 10/s spaces 5 requests over at least 400 ms; arrival times jitter, so check the span with slack.
-      assert.ok(times[4] - times[0] >= 350, `5 requests arrived within ${Math.round(times[4] - times[0])} ms`);
+      // 10/s starts 5 requests 100 ms apart (400 ms); unlimited, they arrive within a few ms. The
+      // first one also opens the connection, so arrivals jitter: check the span with slack.
+      assert.ok(times[4] - times[0] >= 250, `5 requests arrived within ${Math.round(times[4] - times[0])} ms`);
     });
 
     it('emits one request event per attempt, without payloads', async () => {
