@@ -12,6 +12,8 @@ import { registerFhirSyncCommand } from './fhir-sync';
 import { fhirValidateCommand, hl7ToFhirCommand } from './hl7-commands';
 import { processIo, type CliIo } from './io';
 import { mllpSendCommand } from './mllp-send';
+import { registerNphiesBatchCommand } from './nphies-batch';
+import { registerNphiesValidateCommand } from './nphies-validate';
 import { replayCommand } from './replay';
 
 function port(value: string): number {
@@ -90,6 +92,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     });
 
   registerFhirSyncCommand(program, io, (code) => (exitCode = code));
+  registerNphiesBatchCommand(program, io, (code) => (exitCode = code));
+  registerNphiesValidateCommand(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

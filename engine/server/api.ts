@@ -10,6 +10,7 @@ import type { MessageStatus } from '../store/types';
 import type { QueueDepth } from '../transport/types';
 import { fhirConnectionsRouter } from './fhir-connections-api';
 import { fhirSyncRouter } from './fhir-sync-api';
+import { nphiesRouter } from './nphies-api';
 
 export interface ApiOptions {
   runtime: WaslRuntime;
@@ -24,6 +25,7 @@ export function apiRouter(options: ApiOptions): express.Router {
   const router = express.Router();
   router.use('/fhir-connections', fhirConnectionsRouter(runtime));
   router.use('/fhir-sync', fhirSyncRouter(runtime));
+  router.use('/nphies', nphiesRouter(runtime));
 
   router.get('/health', (_req, res) => {
     const ready = options.ready();

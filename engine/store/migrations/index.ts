@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import * as m0001 from './0001_messages';
 import * as m0002 from './0002_fhir_connections';
 import * as m0003 from './0003_fhir_sync';
+import * as m0004 from './0004_nphies';
 
 interface Migration {
   name: string;
@@ -19,6 +20,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '0001_messages', up: m0001.up, down: m0001.down },
   { name: '0002_fhir_connections', up: m0002.up, down: m0002.down },
   { name: '0003_fhir_sync', up: m0003.up, down: m0003.down },
+  { name: '0004_nphies', up: m0004.up, down: m0004.down },
 ];
 
 /** Knex migration source serving `MIGRATIONS` in order. */
