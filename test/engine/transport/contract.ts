@@ -68,7 +68,10 @@ export function transportContract(target: () => ContractTarget): void {
     await target().cleanup?.(queues);
   });
 
-  it('delivers every published message once (order-insensitive) and ack removes it', async () => {
+  it('delivers every published message once (order-insensitive) and ack removes it', async function () {
+    // 200 confirmed publishes and acks, then up to 30 s for quorum-queue counts to catch up on a
+    // busy broker (eventuallyDepth): more than mocha's default 30 s in all.
+    this.timeout(90_000);
     const q = queue();
     await transport.assertQueue(q);
     const n = 200;
