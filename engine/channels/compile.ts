@@ -14,7 +14,7 @@ import { compileRule, describeRules } from './compile-rules';
 import { DEFAULTS } from './defaults';
 import type { NodeRedFlow, NodeRedNode, NodeRedTab } from './flow-types';
 import { nodeId } from './node-id';
-import type { ChannelConfig, DestinationConfig, FhirSourceConfig, MllpTlsFilesConfig, RetryConfig, SourceConfig, TransformerConfig } from './types';
+import type { ChannelConfig, DestinationConfig, FhirSourceConfig, MllpTlsFilesConfig, NphiesEndpointSettings, RetryConfig, SourceConfig, TransformerConfig } from './types';
 
 export type { NodeRedFlow, NodeRedNode, NodeRedTab } from './flow-types';
 export type { CompiledRule } from './compile-rules';
@@ -135,6 +135,18 @@ function sourceStage(channel: string, source: SourceConfig): Stage {
       };
     case 'fhir':
       return fhirSourceStage(channel, source);
+    case 'nphies-poll':
+      return {
+        role: 'source',
+        type: 'wasl-nphies-poll',
+        name: `NPHIES poll ${source.providerLicense}`,
+        props: {
+          channel,
+          ...nphiesProps(source),
+          intervalS: source.intervalS ?? DEFAULTS.nphies.pollIntervalS,
+          count: source.count ?? DEFAULTS.nphies.pollCount,
+        },
+      };
   }
 }
 
@@ -212,7 +224,37 @@ function destinationStage(channel: string, name: string, dest: DestinationConfig
           ...tlsProps(dest.tls),
         },
       };
+    case 'nphies':
+      return {
+        role: `destination/${name}/out`,
+        type: `wasl-nphies-${dest.operation}`,
+        name,
+        props: { channel, destination: name, ...nphiesProps(dest) },
+      };
   }
+}
+
+/**
+ * NPHIES endpoint settings as flat node properties (one editor field each), '' when not set.
+ * Secrets are not here: only the names of the environment variables that hold them.
+ */
+function nphiesProps(e: NphiesEndpointSettings): Record<string, unknown> {
+  return {
+    url: e.url,
+    providerLicense: e.providerLicense,
+    payerLicense: e.payerLicense ?? '',
+    providerEndpoint: e.providerEndpoint,
+    timeoutMs: e.timeoutMs ?? DEFAULTS.nphies.timeoutMs,
+    oauthTokenUrl: e.oauth?.tokenUrl ?? '',
+    oauthClientId: e.oauth?.clientId ?? '',
+    oauthClientSecretEnv: e.oauth?.clientSecretEnv ?? '',
+    oauthScope: e.oauth?.scope ?? '',
+    tlsCa: e.tls?.ca ?? '',
+    tlsCert: e.tls?.cert ?? '',
+    tlsKey: e.tls?.key ?? '',
+    tlsPfx: e.tls?.pfx ?? '',
+    tlsPassphraseEnv: e.tls?.passphraseEnv ?? '',
+  };
 }
 
 /**

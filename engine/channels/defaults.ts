@@ -35,6 +35,15 @@ export const DEFAULTS = {
     /** One message awaiting its ACK at a time, as original-mode receivers expect. */
     maxInFlight: 1,
   },
+  /** NPHIES destinations and the poll source (wasl-nphies-*). */
+  nphies: {
+    /** NPHIES keeps a session at most 60 s (NPHIES.md §1); a reply later than this is retried. */
+    timeoutMs: 30_000,
+    /** Between poll-requests; NPHIES asks providers to poll sparingly (react to queued-messages). */
+    pollIntervalS: 60,
+    /** Messages asked for per poll (NPHIES allows 1..100, default 1). */
+    pollCount: 10,
+  },
   /** `tls` on an MLLP source or destination. */
   tls: {
     rejectUnauthorized: true,

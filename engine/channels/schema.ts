@@ -170,6 +170,69 @@ const mllpDestination = {
   },
 };
 
+/**
+ * NPHIES endpoint settings shared by the `nphies` destination and the `nphies-poll` source. Secrets
+ * are never written here: `oauth.clientSecretEnv` and `tls.passphraseEnv` name environment
+ * variables the node reads at start, so the compiled flows file never holds them.
+ */
+const nphiesEndpointProperties = {
+  url: { type: 'string', pattern: '^https?://[^\\s]+$', 'x-hint': 'must be the http(s) URL of the $process-message endpoint' },
+  providerLicense: { type: 'string', minLength: 1 },
+  payerLicense: { type: 'string', minLength: 1 },
+  providerEndpoint: { type: 'string', minLength: 1 },
+  timeoutMs: { type: 'integer', minimum: 1, default: DEFAULTS.nphies.timeoutMs },
+  oauth: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['tokenUrl', 'clientId', 'clientSecretEnv'],
+    properties: {
+      tokenUrl: { type: 'string', pattern: '^https?://[^\\s]+$', 'x-hint': 'must be an http(s) token URL' },
+      clientId: { type: 'string', minLength: 1 },
+      clientSecretEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', 'x-hint': 'must name an environment variable (the secret itself never goes in this file)' },
+      scope: { type: 'string', minLength: 1 },
+    },
+  },
+  tls: {
+    type: 'object',
+    additionalProperties: false,
+    dependencies: { cert: ['key'], key: ['cert'] },
+    properties: {
+      ca: { type: 'string', minLength: 1 },
+      cert: { type: 'string', minLength: 1 },
+      key: { type: 'string', minLength: 1 },
+      pfx: { type: 'string', minLength: 1 },
+      passphraseEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', 'x-hint': 'must name an environment variable' },
+    },
+  },
+};
+
+/** NPHIES `$process-message` (wasl-nphies-eligibility | -preauth | -claim | -cancel). */
+const nphiesDestination = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'operation', 'url', 'providerLicense', 'payerLicense', 'providerEndpoint'],
+  properties: {
+    type: { const: 'nphies' },
+    operation: { enum: ['eligibility', 'preauth', 'claim', 'cancel'] },
+    ...nphiesEndpointProperties,
+    prefetch,
+    retry: { $ref: '#/definitions/retry' },
+  },
+};
+
+/** A scheduled NPHIES poll-request (wasl-nphies-poll): deferred responses into the channel. */
+const nphiesPollSource = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'url', 'providerLicense', 'providerEndpoint'],
+  properties: {
+    type: { const: 'nphies-poll' },
+    ...nphiesEndpointProperties,
+    intervalS: { type: 'integer', minimum: 1, default: DEFAULTS.nphies.pollIntervalS },
+    count: { type: 'integer', minimum: 1, maximum: 100, default: DEFAULTS.nphies.pollCount },
+  },
+};
+
 const channel = {
   type: 'object',
   additionalProperties: false,
@@ -228,10 +291,11 @@ export const channelsSchema = {
       type: 'object',
       required: ['type'],
       discriminator: { propertyName: 'type' },
-      oneOf: [{ $ref: '#/definitions/mllpSource' }, { $ref: '#/definitions/fhirSource' }],
+      oneOf: [{ $ref: '#/definitions/mllpSource' }, { $ref: '#/definitions/fhirSource' }, { $ref: '#/definitions/nphiesPollSource' }],
     },
     mllpSource,
     fhirSource,
+    nphiesPollSource,
     transformer: {
       title: 'transformer',
       type: 'object',
@@ -245,10 +309,11 @@ export const channelsSchema = {
       type: 'object',
       required: ['type'],
       discriminator: { propertyName: 'type' },
-      oneOf: [{ $ref: '#/definitions/fhirDestination' }, { $ref: '#/definitions/mllpDestination' }],
+      oneOf: [{ $ref: '#/definitions/fhirDestination' }, { $ref: '#/definitions/mllpDestination' }, { $ref: '#/definitions/nphiesDestination' }],
     },
     fhirDestination,
     mllpDestination,
+    nphiesDestination,
     mllpListenerTls,
     mllpSenderTls,
   },

@@ -60,8 +60,13 @@ function channelIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
     if (dest.type === 'mllp' && mapsToFhir) {
       issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" sends HL7 v2 over MLLP, but this channel turns messages into FHIR (hl7-to-fhir): use a channel without that transformer` });
     }
+    // NPHIES takes FHIR: an MLLP channel must map its HL7 v2 first, or every message fails at the destination.
+    if (dest.type === 'nphies' && channel.source.type === 'mllp' && !mapsToFhir) {
+      issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" sends FHIR to NPHIES, but this channel's messages are HL7 v2: add an hl7-to-fhir transformer` });
+    }
   }
-  if (channel.source.type === 'fhir') issues.push(...fhirSourceIssues(channel, at));
+  // An nphies-poll source emits FHIR too (the deferred responses), so the same checks apply.
+  if (channel.source.type === 'fhir' || channel.source.type === 'nphies-poll') issues.push(...fhirSourceIssues(channel, at));
   issues.push(...retryIssues(channel.queue?.retry, [...at, 'queue', 'retry']));
   for (const [name, dest] of Object.entries(channel.destinations)) issues.push(...retryIssues(dest.retry, [...at, 'destinations', name, 'retry']));
   return issues;
@@ -73,7 +78,7 @@ function channelIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
  */
 function fhirSourceIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
   const issues: SemanticIssue[] = [];
-  const why = "but this channel's source is FHIR";
+  const why = `but this channel's source is ${channel.source.type === 'fhir' ? 'FHIR' : 'NPHIES (FHIR)'}`;
   if (channel.filters?.length) issues.push({ path: [...at, 'filters'], message: `filters read HL7 v2 fields, ${why}: remove them` });
   (channel.router ?? []).forEach((route, j) => {
     if (route.when?.length) issues.push({ path: [...at, 'router', j, 'when'], message: `router rules read HL7 v2 fields, ${why}: remove "when"` });

@@ -33,7 +33,7 @@ export interface ChannelConfig {
 }
 
 /** Discriminated on `type`; add HTTP, file, DB poll and AMQP sources here and in the schema. */
-export type SourceConfig = MllpSourceConfig | FhirSourceConfig;
+export type SourceConfig = MllpSourceConfig | FhirSourceConfig | NphiesPollSourceConfig;
 
 /**
  * A FHIR R4 REST endpoint at `/channels/<id>/fhir` on the engine's port (wasl-fhir-in): create,
@@ -120,7 +120,7 @@ export interface RouteConfig {
 }
 
 /** Discriminated on `type`; add NPHIES, HTTP, SQL destinations here and in the schema. */
-export type DestinationConfig = FhirDestinationConfig | MllpDestinationConfig;
+export type DestinationConfig = FhirDestinationConfig | MllpDestinationConfig | NphiesDestinationConfig;
 
 export interface FhirDestinationConfig {
   type: 'fhir';
@@ -158,6 +158,53 @@ export interface MllpDestinationConfig {
   /** Settings of the `<channel>.dest.<name>` queue. */
   prefetch?: number;
   retry?: RetryConfig;
+}
+
+/**
+ * Where NPHIES (or the simulator) is and who we are there. Secrets stay in the environment:
+ * `oauth.clientSecretEnv` and `tls.passphraseEnv` name variables read by the node at start.
+ */
+export interface NphiesEndpointSettings {
+  /** Full `$process-message` URL. */
+  url: string;
+  /** Our CHI provider license (http://nphies.sa/license/provider-license). */
+  providerLicense: string;
+  /** The payer's license (http://nphies.sa/license/payer-license). Optional on a poll source. */
+  payerLicense?: string;
+  /**
+   * Our own base URI (e.g. `http://hospital.example.sa`): MessageHeader.source.endpoint, the
+   * fullUrls and the provider-owned identifier systems hang off it (NPHIES.md §6, §9).
+   */
+  providerEndpoint: string;
+  /** Per exchange, in ms (default 30000). */
+  timeoutMs?: number;
+  /** OAuth2 client credentials, when the environment uses them (not confirmed publicly). */
+  oauth?: { tokenUrl: string; clientId: string; clientSecretEnv: string; scope?: string };
+  /** Mutual TLS: PEM (or PKCS#12 `pfx`) file paths, usually `${VAR}`. */
+  tls?: { ca?: string; cert?: string; key?: string; pfx?: string; passphraseEnv?: string };
+}
+
+/**
+ * NPHIES `$process-message`: the payload (a FHIR Claim / CoverageEligibilityRequest, a Bundle
+ * holding one with its parties, or a cancel request) is built into a message Bundle, validated,
+ * sent once per idempotency key, and the claim lifecycle is updated from the answer.
+ */
+export interface NphiesDestinationConfig extends NphiesEndpointSettings {
+  type: 'nphies';
+  operation: 'eligibility' | 'preauth' | 'claim' | 'cancel';
+  payerLicense: string;
+  /** Settings of the `<channel>.dest.<name>` queue. */
+  prefetch?: number;
+  retry?: RetryConfig;
+}
+
+/** A scheduled NPHIES poll-request; each returned message updates the lifecycle and enters the channel. */
+export interface NphiesPollSourceConfig extends NphiesEndpointSettings {
+  type: 'nphies-poll';
+  /** Seconds between polls (default 60). */
+  intervalS?: number;
+  /** Messages asked for per poll, 1..100 (default 10). */
+  count?: number;
 }
 
 /** PEM file paths, usually `${VAR}`. Key paths are never logged. */

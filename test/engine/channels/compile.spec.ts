@@ -43,7 +43,8 @@ function next(flows: NodeRedFlow[], node: NodeRedNode, port = 0): NodeRedNode {
 
 describe('engine/channels/compile', () => {
   it('compiles the example channel into one tab with the documented nodes and wiring', () => {
-    const flows = compileChannels(example(), { builtinFhirUrl: 'http://127.0.0.1:1880/fhir/R4' });
+    // The first channel of channels.yaml (the NPHIES demo channels after it are covered below).
+    const flows = compileChannels(example().slice(0, 1), { builtinFhirUrl: 'http://127.0.0.1:1880/fhir/R4' });
     const [tab, ...rest] = flows;
     assert.deepEqual(tab, {
       id: sha('adt-to-fhir/tab'),
@@ -250,5 +251,75 @@ describe('engine/channels/compile: a fhir source', () => {
     const src = nodes(compileChannels([{ ...relay, source: { type: 'fhir' } }])).find((n) => n.type === 'wasl-fhir-in');
     assert.equal(src?.upstream, '');
     assert.deepEqual(src?.resourceTypes, []);
+  });
+});
+
+describe('engine/channels/compile: nphies', () => {
+  const claims: ChannelConfig = {
+    id: 'nphies-claims',
+    name: 'NPHIES claims',
+    source: { type: 'fhir', resourceTypes: ['Claim'] },
+    destinations: {
+      nphies: {
+        type: 'nphies',
+        operation: 'claim',
+        url: 'http://127.0.0.1:8090/$process-message',
+        providerLicense: 'PR-FHIR',
+        payerLicense: 'INS-FHIR',
+        providerEndpoint: 'http://provider.example',
+        oauth: { tokenUrl: 'http://127.0.0.1:8090/oauth/token', clientId: 'wasl', clientSecretEnv: 'NPHIES_CLIENT_SECRET' },
+        retry: { maxAttempts: 4 },
+      },
+    },
+  };
+
+  it('compiles a destination to wasl-nphies-<operation> behind its queue, secrets only as env names', () => {
+    const flows = compileChannels([claims]);
+    const out = nodes(flows).find((n) => n.type === 'wasl-nphies-claim');
+    assert.ok(out);
+    const { id: _id, z: _z, x: _x, y: _y, wires: _w, ...props } = out;
+    assert.deepEqual(props, {
+      type: 'wasl-nphies-claim',
+      name: 'nphies',
+      channel: 'nphies-claims',
+      destination: 'nphies',
+      url: 'http://127.0.0.1:8090/$process-message',
+      providerLicense: 'PR-FHIR',
+      payerLicense: 'INS-FHIR',
+      providerEndpoint: 'http://provider.example',
+      timeoutMs: 30_000,
+      oauthTokenUrl: 'http://127.0.0.1:8090/oauth/token',
+      oauthClientId: 'wasl',
+      oauthClientSecretEnv: 'NPHIES_CLIENT_SECRET',
+      oauthScope: '',
+      tlsCa: '',
+      tlsCert: '',
+      tlsKey: '',
+      tlsPfx: '',
+      tlsPassphraseEnv: '',
+    });
+    const queue = nodes(flows).find((n) => n.queue === 'nphies-claims.dest.nphies');
+    assert.ok(queue);
+    assert.equal(queue.maxAttempts, 4);
+    assert.equal(next(flows, queue), out);
+    for (const operation of ['eligibility', 'preauth', 'cancel'] as const) {
+      const c = { ...claims, destinations: { nphies: { ...claims.destinations.nphies, operation } } } as ChannelConfig;
+      assert.ok(nodes(compileChannels([c])).some((n) => n.type === `wasl-nphies-${operation}`));
+    }
+  });
+
+  it('compiles an nphies-poll source to wasl-nphies-poll wired to the channel queue', () => {
+    const poll: ChannelConfig = {
+      id: 'nphies-poll',
+      name: 'NPHIES poll',
+      source: { type: 'nphies-poll', url: 'http://127.0.0.1:8090/$process-message', providerLicense: 'PR-FHIR', providerEndpoint: 'http://provider.example' },
+      destinations: { fhir: { type: 'fhir', url: 'builtin' } },
+    };
+    const flows = compileChannels([poll]);
+    const src = nodes(flows).find((n) => n.type === 'wasl-nphies-poll');
+    assert.ok(src);
+    assert.ok(example().some((c) => c.source.type === 'nphies-poll'), 'channels.yaml has the demo poll channel');
+    assert.deepEqual([src.channel, src.intervalS, src.count, src.payerLicense, src.oauthClientSecretEnv], ['nphies-poll', 60, 10, '', '']);
+    assert.equal(next(flows, src).queue, 'nphies-poll.in');
   });
 });

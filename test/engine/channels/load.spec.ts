@@ -21,7 +21,7 @@ function replace(text: string, from: string, to: string): string {
 describe('engine/channels/load', () => {
   it('accepts the example channels.yaml at the project root', () => {
     const { channels } = loadChannels(path.join(__dirname, '../../../channels.yaml'), {});
-    assert.equal(channels.length, 1);
+    assert.deepEqual(channels.map((c) => c.id), ['adt-to-fhir', 'nphies-claims', 'nphies-poll']);
     const [c] = channels;
     assert.equal(c.id, 'adt-to-fhir');
     assert.equal((c.source as MllpSourceConfig).port, 2575);
@@ -77,6 +77,15 @@ describe('engine/channels/load', () => {
     ]);
   });
 
+  it('reports an NPHIES destination on an MLLP channel that does not map to FHIR', () => {
+    const nphies = '      nphies:\n        type: nphies\n        operation: claim\n        url: http://127.0.0.1:8091/$process-message\n        providerLicense: PR\n        payerLicense: INS\n        providerEndpoint: http://provider.example\n';
+    const text = replace(replace(VALID, '    transformers:\n      - type: hl7-to-fhir\n        mapping: adt\n', ''), '    destinations:\n', `    destinations:\n${nphies}`);
+    assert.deepEqual(problems(text), [
+      `${FILE}:${at(text, 'nphies\n        operation')} channels[0].destinations.nphies.type: destination "nphies" sends FHIR to NPHIES, but this channel's messages are HL7 v2: add an hl7-to-fhir transformer`,
+    ]);
+    assert.deepEqual(validateChannelsText(replace(VALID, '    destinations:\n', `    destinations:\n${nphies}`), FILE, {}).problems, [], 'fine after hl7-to-fhir');
+  });
+
   it('reports YAML syntax errors with the parser position and no path', () => {
     const text = replace(VALID, '      acceptMessageTypes: [ADT^A01]\n', '      acceptMessageTypes: [ADT^A01\n');
     const lines = problems(text);
@@ -123,7 +132,7 @@ describe('engine/channels/load', () => {
 
   it('reports an unknown source type without echoing every branch', () => {
     const text = replace(VALID, 'type: mllp', 'type: http');
-    assert.deepEqual(problems(text), [`${FILE}:${at(text, 'http')} channels[0].source.type: unknown source type "http" (known: mllp, fhir)`]);
+    assert.deepEqual(problems(text), [`${FILE}:${at(text, 'http')} channels[0].source.type: unknown source type "http" (known: mllp, fhir, nphies-poll)`]);
   });
 
   it('requires exactly one operator per rule', () => {

@@ -55,6 +55,37 @@ const EVERY_FIELD: ChannelsFile = {
       },
       destinations: { fhir: { type: 'fhir', url: 'builtin' } },
     },
+    {
+      id: 'every-nphies-field',
+      name: 'Every NPHIES field',
+      source: {
+        type: 'nphies-poll',
+        url: 'https://hsb.nphies.sa/$process-message',
+        providerLicense: 'PR-FHIR',
+        payerLicense: 'INS-FHIR',
+        providerEndpoint: 'http://provider.example',
+        timeoutMs: 30000,
+        oauth: { tokenUrl: 'https://sso.example/token', clientId: 'wasl', clientSecretEnv: 'NPHIES_CLIENT_SECRET', scope: 'nphies' },
+        tls: { ca: '/etc/wasl/nphies-ca.pem', cert: '/etc/wasl/nphies.pem', key: '/etc/wasl/nphies.key', pfx: '/etc/wasl/nphies.p12', passphraseEnv: 'NPHIES_PFX_PASSPHRASE' },
+        intervalS: 60,
+        count: 10,
+      },
+      destinations: {
+        nphies: {
+          type: 'nphies',
+          operation: 'claim',
+          url: 'https://hsb.nphies.sa/$process-message',
+          providerLicense: 'PR-FHIR',
+          payerLicense: 'INS-FHIR',
+          providerEndpoint: 'http://provider.example',
+          timeoutMs: 30000,
+          oauth: { tokenUrl: 'https://sso.example/token', clientId: 'wasl', clientSecretEnv: 'NPHIES_CLIENT_SECRET', scope: 'nphies' },
+          tls: { ca: '/etc/wasl/nphies-ca.pem', cert: '/etc/wasl/nphies.pem', key: '/etc/wasl/nphies.key', pfx: '/etc/wasl/nphies.p12', passphraseEnv: 'NPHIES_PFX_PASSPHRASE' },
+          prefetch: 10,
+          retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000 },
+        },
+      },
+    },
   ],
 };
 
@@ -110,7 +141,9 @@ describe('engine/channels/schema and types stay in sync', () => {
   it('accepts the example channels.yaml without variables', () => {
     const text = readFileSync(path.join(__dirname, '../../../channels.yaml'), 'utf8')
       .replace('${MLLP_PORT:-2575}', '2575')
-      .replace('${FHIR_BASE_URL:-builtin}', 'builtin');
+      .replace('${FHIR_BASE_URL:-builtin}', 'builtin')
+      .replaceAll('${NPHIES_URL:-http://127.0.0.1:8091/$process-message}', 'http://127.0.0.1:8091/$process-message')
+      .replaceAll('${WASL_NPHIES_DEMO:-false}', 'false');
     const validate = channelsValidator();
     assert.ok(validate(parse(text)), JSON.stringify(validate.errors));
   });
