@@ -37,19 +37,43 @@ async function main() {
       process.exit(1);
     }
   }
-  // End-to-end suites last: they churn through dozens of RabbitMQ quorum queues, and the broker
-// applies queue operations of the next suite slowly for a while after that.
-const args = process.argv.length > 2 ? process.argv.slice(2) : ['test/{common,connectors,engine,nodes,transformers}/**/*.spec.ts', 'test/e2e/**/*.spec.ts'];
-  const mocha = spawn(process.execPath, [require.resolve('mocha/bin/mocha.js'), ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  let tail = '';
-  mocha.stdout.on('data', (chunk) => {
-    process.stdout.write(chunk);
-    tail = (tail + chunk.toString()).slice(-4000);
-  });
-  mocha.on('close', (code) => {
-    const count = (word) => Number((new RegExp(`(\\d+) ${word}`).exec(tail) || [])[1] || 0);
-    process.stdout.write(`\ntests: ${count('passing')} passed, ${count('failing')} failed, ${count('pending')} skipped\n`);
-    process.exit(code === null ? 1 : code);
+  // Two mocha processes, in this order:
+  // 1. The transport contract suites alone. In one process after a few hundred other suites, the
+  //    AMQP contract's first test has seen RabbitMQ report ~18 messages still ready after all 200
+  //    were delivered and acked (open question, see docs/architecture.md "Transport"); alone it
+  //    has passed every run.
+  // 2. Everything else, the end-to-end suites last: they churn through dozens of RabbitMQ quorum
+  //    queues, and the broker applies the next suite's queue operations slowly for a while after.
+  const transport = 'test/engine/transport/**/*.spec.ts';
+  const groups = process.argv.length > 2
+    ? [process.argv.slice(2)]
+    : [[transport], ['test/{common,connectors,engine,nodes,transformers}/**/*.spec.ts', 'test/e2e/**/*.spec.ts', '--ignore', transport]];
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  let exitCode = 0;
+  for (const args of groups) {
+    const result = await runMocha(args, env);
+    totals.passed += result.passed;
+    totals.failed += result.failed;
+    totals.skipped += result.skipped;
+    if (result.code !== 0) exitCode = result.code === null ? 1 : result.code;
+  }
+  process.stdout.write(`\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
+  process.exit(exitCode);
+}
+
+/** Runs one mocha process, echoing its output; resolves with its counts and exit code. */
+function runMocha(args, env) {
+  return new Promise((resolve) => {
+    const mocha = spawn(process.execPath, [require.resolve('mocha/bin/mocha.js'), ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let tail = '';
+    mocha.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString()).slice(-4000);
+    });
+    mocha.on('close', (code) => {
+      const count = (word) => Number((new RegExp(`(\\d+) ${word}`).exec(tail) || [])[1] || 0);
+      resolve({ code, passed: count('passing'), failed: count('failing'), skipped: count('pending') });
+    });
   });
 }
 
