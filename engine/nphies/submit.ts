@@ -16,7 +16,9 @@
 import { createHash } from 'node:crypto';
 import type { Bundle, Claim, CoverageEligibilityRequest, Resource, Task } from '@medplum/fhirtypes';
 import { IntegrationError, TransientError, ValidationError, toWaslError, type WaslError } from '../../common/errors';
+import { claimInputFromDft, type DftClaimDefaults } from '../../connectors/nphies/from-dft';
 import type { NphiesParties, NphiesRequestKind, NphiesResult } from '../../connectors/nphies/types';
+import { parseHl7 } from '../../transformers/hl7v2/parse';
 import { idempotencyKey, stateForResult, type BusinessIdentifier, type ClaimLifecycle, type StoredClaim } from './lifecycle';
 import { buildNphiesRequest, validateNphiesRequest } from './submit-deps';
 
@@ -34,6 +36,8 @@ export interface NphiesSubmitDeps {
   parties: NphiesParties;
   /** Stored with every transition: the node id, `bench`, a user. */
   actor: string;
+  /** What an HL7 v2 DFT^P03 payload lacks for a claim (claim type, member-id system...); without it a DFT is refused. */
+  dft?: DftClaimDefaults;
 }
 
 export interface NphiesSubmitInput {
@@ -79,13 +83,26 @@ export function seededIds(seed: string): () => string {
 }
 
 /** The request message Bundle for `op` (built unless the payload already is one). */
-export function requestBundle(op: NphiesOperation, input: NphiesSubmitInput, parties: NphiesParties): Bundle {
-  const p = input.payload;
+export function requestBundle(op: NphiesOperation, input: NphiesSubmitInput, parties: NphiesParties, dft?: DftClaimDefaults): Bundle {
+  let p = input.payload;
+  if (op === 'claim' && dft && typeof p === 'string' && p.trimStart().startsWith('MSH')) p = dftClaimInput(p, dft);
   if (!p || typeof p !== 'object' || Array.isArray(p)) {
     throw new ValidationError('NPHIES_PAYLOAD', `msg.payload must be a FHIR ${FOCAL[op]}, a Bundle holding one, or the builder input for ${KIND[op]}`, { path: 'payload' });
   }
   if (isMessageBundle(p as Resource)) return p as Bundle;
   return buildNphiesRequest(KIND[op], p, parties, { newId: seededIds(input.seed), now: () => input.at ?? new Date() });
+}
+
+/** An HL7 v2 DFT^P03 text as claim-request builder input; other HL7 text is not a claim payload. */
+function dftClaimInput(text: string, dft: DftClaimDefaults): unknown {
+  let msg;
+  try {
+    msg = parseHl7(text);
+  } catch {
+    return text; // unreadable HL7: refused below as a bad payload
+  }
+  if (msg.get('MSH-9.1') !== 'DFT' || msg.get('MSH-9.2') !== 'P03') return text;
+  return claimInputFromDft(msg, dft);
 }
 
 export function isMessageBundle(r: Resource): r is Bundle {
@@ -133,7 +150,7 @@ export function errorForResult(result: NphiesResult, op: NphiesOperation): WaslE
 
 /** Builds, validates, records, sends once and records the answer. Throws validation and client errors. */
 export async function submitNphies(op: NphiesOperation, input: NphiesSubmitInput, deps: NphiesSubmitDeps): Promise<NphiesSubmitOutcome> {
-  const request = requestBundle(op, input, deps.parties);
+  const request = requestBundle(op, input, deps.parties, deps.dft);
   validateNphiesRequest(request);
   const requestId = headerId(request);
   const bundleId = request.id ?? requestId;

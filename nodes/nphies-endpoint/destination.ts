@@ -18,7 +18,7 @@ import { isWaslMsg, type WaslMsg } from '../../engine/runtime/wasl-msg';
 import { getRuntime } from '../shared/runtime';
 import { failMessage } from '../shared/settle';
 import { clearStatus, setStatus, throttledStatus } from '../shared/status';
-import { lifecycleOf, resolveEndpoint, type NphiesNodeDef } from './endpoint-config';
+import { dftDefaultsFrom, lifecycleOf, resolveEndpoint, type NphiesNodeDef } from './endpoint-config';
 
 /** Registers `type` as an NPHIES destination node doing `op`. */
 export function registerNphiesDestination(RED: NodeAPI, type: string, op: NphiesOperation): void {
@@ -40,7 +40,7 @@ export function registerNphiesDestination(RED: NodeAPI, type: string, op: Nphies
       const ep = resolveEndpoint(RED, config, runtime, log, { payerRequired: true });
       client = ep.client;
       owned = ep.owned;
-      deps = { sender: ep.client, lifecycle: lifecycleOf(runtime), parties: ep.parties, actor: `node:${node.id}` };
+      deps = { sender: ep.client, lifecycle: lifecycleOf(runtime), parties: ep.parties, actor: `node:${node.id}`, dft: op === 'claim' ? dftDefaultsFrom(config) : undefined };
     } catch (err) {
       // A missing license or secret: every message fails with this (validation, dead-lettered) until fixed.
       setupError = err;

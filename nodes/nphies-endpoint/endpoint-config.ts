@@ -12,6 +12,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { ValidationError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { NphiesClient } from '../../connectors/nphies/client';
+import type { DftClaimDefaults } from '../../connectors/nphies/from-dft';
 import type { NphiesEndpointConfig, NphiesParties } from '../../connectors/nphies/types';
 import { claimLifecycleFor, type ClaimLifecycle } from '../../engine/nphies/lifecycle';
 import type { WaslRuntime } from '../../engine/runtime/types';
@@ -53,6 +54,26 @@ export interface NphiesNodeDef extends NodeDef, NphiesEndpointFields {
   endpoint?: string;
   channel?: string;
   destination?: string;
+  /** wasl-nphies-claim, HL7 v2 DFT^P03 payloads (connectors/nphies/from-dft.ts): set dftMemberIdSystem to accept them. */
+  dftClaimType?: string;
+  dftSubType?: string;
+  dftProviderName?: string;
+  dftMemberIdSystem?: string;
+  dftSpecialty?: string;
+  dftCurrency?: string;
+}
+
+/** The DFT^P03 claim defaults of a node, or undefined (DFT payloads refused) when dftMemberIdSystem is not set. */
+export function dftDefaultsFrom(config: NphiesNodeDef): DftClaimDefaults | undefined {
+  if (!config.dftMemberIdSystem) return undefined;
+  return {
+    claimType: (config.dftClaimType || 'institutional') as DftClaimDefaults['claimType'],
+    subType: (config.dftSubType || 'op') as DftClaimDefaults['subType'],
+    provider: { name: need(config.dftProviderName, 'dftProviderName') },
+    memberIdSystem: config.dftMemberIdSystem,
+    specialty: need(config.dftSpecialty, 'dftSpecialty'),
+    ...(config.dftCurrency ? { currency: config.dftCurrency } : {}),
+  };
 }
 
 const need = (value: string | undefined, path: string): string => {
