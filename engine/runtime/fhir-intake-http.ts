@@ -9,8 +9,9 @@
  * - Unparseable JSON is 400 with an OperationOutcome; the text is stored as ERROR like any rejection.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { FhirIntake, FhirIntakeResponse } from './fhir-intake';
+import { issue, outcomeResponse } from './fhir-intake-outcomes';
 
 export interface FhirIntakeHttpOptions {
   /** Default 16 MiB. */
@@ -19,7 +20,6 @@ export interface FhirIntakeHttpOptions {
   onAnswer?: (status: number) => void;
 }
 
-const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const JSON_TYPES = /^application\/(fhir\+)?json$/i;
 
 export function fhirIntakeRouter(intake: FhirIntake, options: FhirIntakeHttpOptions = {}): express.Router {
@@ -31,8 +31,8 @@ export function fhirIntakeRouter(intake: FhirIntake, options: FhirIntakeHttpOpti
     else res.send(JSON.stringify(answer.body));
     options.onAnswer?.(answer.status);
   };
-  const outcome = (res: Response, status: number, code: string, diagnostics: string) =>
-    send(res, { status, headers: { 'content-type': FHIR_JSON }, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics }] } as OperationOutcome });
+  const outcome = (res: Response, status: number, code: OperationOutcomeIssue['code'], diagnostics: string) =>
+    send(res, outcomeResponse(status, [issue(code, diagnostics)]));
 
   router.use((req: Request, res: Response, next: NextFunction) => {
     if (req.method !== 'POST' && req.method !== 'PUT') return next();

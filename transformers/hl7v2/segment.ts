@@ -14,7 +14,8 @@ export class Hl7Segment {
   readonly id: string;
   /** Wire text of the segment, without terminator. */
   readonly raw: string;
-  private readonly delimiters: Hl7Delimiters;
+  /** The message's delimiters (and charset), for readers that decode wire text themselves. */
+  readonly delimiters: Hl7Delimiters;
   private parts?: string[];
   /** Repetitions of the fields read past their first repetition: mappers walk them one by one. */
   private reps?: Map<number, string[]>;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hl7ToFhirTransaction } from '../../../transformers/hl7v2/fhir';
 import {
   asInstant,
   decimal,
@@ -17,6 +18,20 @@ const msg = (body: string) => parseHl7(`MSH|^~\\&|A|F|R|RF|20250101120000||ORU^R
 const obx = (fields: string) => msg(`OBX|${fields}\r`).segment('OBX')!;
 
 describe('transformers/hl7v2/fhir/clinical', () => {
+  it('decodes FT text once: an escaped backslash sequence stays literal, \\.br\\ becomes a line break', () => {
+    const oru = [
+      'MSH|^~\\&|LAB|HOSP|EHR|HOSP|20250101120000+0300||ORU^R01^ORU_R01|M1|P|2.5.1',
+      'PID|1||P1^^^HOSP^MR||DOE^JANE',
+      'OBR|1|PL1|FI1^LAB|11502-2^Lab report^LN|||20250101110000+0300',
+      'OBX|1|FT|11502-2^Lab report^LN||see C:\\E\\.br\\E\\x\\.br\\next line||||||F',
+      'NTE|1||path \\E\\.br\\E\\ kept',
+    ].join('\r');
+    const bundle = hl7ToFhirTransaction(parseHl7(oru));
+    const obs = bundle.entry!.map((e) => e.resource).find((r) => r?.resourceType === 'Observation') as { valueString?: string };
+    assert.equal(obs.valueString, 'see C:\\.br\\x\nnext line');
+    assert.ok(JSON.stringify(bundle).includes('path \\\\.br\\\\ kept'), 'the NTE keeps its literal backslashes');
+  });
+
   it('formattedText turns FT commands into text', () => {
     assert.equal(formattedText('a\\.br\\b\\.sp2\\c\\.ce\\d\\X0D0A\\e\\H\\f\\N\\'), 'a\nb\n\nc' + 'd\r\ne' + 'f');
   });

@@ -13,7 +13,7 @@ import type {
   Specimen,
 } from '@medplum/fhirtypes';
 import { hl7ToFhirDateTime } from '../datetime';
-import type { Hl7Delimiters } from '../delimiters';
+import { DEFAULT_DELIMITERS, type Hl7Delimiters } from '../delimiters';
 import { HL7_ERROR_CODES, hl7ValidationError } from '../errors';
 import { identifierSystem } from '../fhir-identity';
 import { decodeHl7Text } from '../escape';
@@ -103,20 +103,13 @@ function wholeRepetition(seg: Hl7Segment, field: number, rep: number, d: Hl7Deli
 }
 
 /**
- * FT/TX text: the formatting commands (`\.br\`, `\.sp\`, `\.in\`...) are not decoded by the
- * parser (their meaning depends on the type), so line breaks become `\n` here and the other
- * commands are dropped. Hex escapes `\X0D0A\` give their characters when they are ASCII.
+ * FT/TX wire text as plain text, with the parser's decoder (escapes, `\.br\` and the other
+ * formatting commands, highlighting). For wire text only: values read through `get` or
+ * {@link wholeRepetition} are already decoded, and decoding them again would turn an escaped
+ * `\E\.br\E\` (a literal backslash sequence) into a line break.
  */
-export function formattedText(text: string): string {
-  return text
-    .replace(/\\\.br\\/g, '\n')
-    .replace(/\\\.sp(\d*)\\/g, (_m, n: string) => '\n'.repeat(Math.max(1, Number(n || '1'))))
-    .replace(/\\\.(ce|fi|nf|in[+-]?\d*|ti[+-]?\d*|sk[+-]?\d*)\\/g, '')
-    .replace(/\\X((?:[0-9A-Fa-f]{2})+)\\/g, (_m, hex: string) => {
-      const bytes = hex.match(/../g)!.map((h) => parseInt(h, 16));
-      return bytes.every((b) => b < 0x80) ? String.fromCharCode(...bytes) : _m;
-    })
-    .replace(/\\[HN]\\/g, '');
+export function formattedText(text: string, d: Hl7Delimiters = DEFAULT_DELIMITERS): string {
+  return decodeHl7Text(text, d);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,8 +315,8 @@ export function notesOf(ntes: Hl7Segment[]): Annotation[] {
   for (const nte of ntes) {
     const lines: string[] = [];
     for (let rep = 1; rep <= repetitionCount(nte, 3); rep++) {
-      const line = nte.get({ segment: '', occurrence: 1, field: 3, repetition: rep });
-      if (line !== undefined && line !== '""') lines.push(formattedText(line));
+      const raw = nte.repetitionText(3, rep);
+      if (raw !== '' && raw !== '""') lines.push(wholeRepetition(nte, 3, rep, nte.delimiters));
     }
     const text = lines.join('\n').trim();
     if (text) out.push({ text });
@@ -648,8 +641,7 @@ export function observationValue(ctx: MappingContext, obx: Hl7Segment, rep = 1):
     case 'TX':
     case 'FT': {
       const text = wholeRepetition(obx, 5, rep, ctx.msg.delimiters);
-      const value = type === 'FT' || type === 'TX' ? formattedText(text) : text;
-      return value.trim() ? { valueString: value } : undefined;
+      return text.trim() ? { valueString: text } : undefined;
     }
     default:
       return first ? { valueString: first } : undefined;
@@ -826,7 +818,7 @@ export function edAttachment(obx: Hl7Segment, rep = 1): Attachment | undefined {
   if (data && data !== '""') {
     if (encoding === 'BASE64') att.data = data.replace(/\s+/g, '');
     else if (encoding === 'HEX') att.data = Buffer.from(data.replace(/[^0-9A-Fa-f]/g, ''), 'hex').toString('base64');
-    else att.data = Buffer.from(formattedText(data), 'utf8').toString('base64');
+    else att.data = Buffer.from(data, 'utf8').toString('base64');
   }
   const title = leaf(obx, 3, 1, 2);
   if (title) att.title = title;
