@@ -16,6 +16,8 @@ import { fhirConnectionRegistryFor } from './fhir-connections';
 import { createFhirServer } from './fhir-server';
 import { EngineMetrics } from './runtime/metrics';
 import { Receipts } from './runtime/receipts';
+import { StageStats } from './runtime/stage-stats';
+import { secretBoxFrom } from '../common/secret-box';
 import type { WaslRuntime } from './runtime/types';
 import { apiRouter } from './server/api';
 import { startNodeRed, type EmbeddedNodeRed } from './server/node-red';
@@ -87,6 +89,8 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     builtinFhirUrl: `http://127.0.0.1:${port}/fhir/R4`,
     channelHealth: new Map(),
     fhirConnections: fhirConnectionRegistryFor(store, config.secretKey, config.previousSecretKeys),
+    secretBox: secretBoxFrom(config.secretKey, config.previousSecretKeys),
+    stageStats: new StageStats(),
   };
   registerQueueDepthGauge(metrics, runtime, channels);
 

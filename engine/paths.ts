@@ -1,20 +1,8 @@
 /** Where the project's files are, whether running from dist/ (npm start) or from sources (tsx). */
-import fs from 'node:fs';
 import path from 'node:path';
+import { projectRoot } from '../common/project-root';
 
-let root: string | undefined;
-
-export function projectRoot(): string {
-  if (root) return root;
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'wasl') return (root = dir);
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the wasl package root above ' + __dirname);
-    dir = parent;
-  }
-}
+export { projectRoot };
 
 /** Compiled Node-RED nodes (with their .html, locales and generated package.json). */
 export function compiledNodesDir(): string {

@@ -79,7 +79,7 @@ export function compileChannel(channel: ChannelConfig, opts: CompileOptions = {}
   if (channel.filters && channel.filters.length > 0) {
     chain.push({ role: 'filter', type: 'wasl-filter', name: describeRules(channel.filters), props: { channel: channel.id, rules: channel.filters.map(compileRule) } });
   }
-  (channel.transformers ?? []).forEach((t, i) => chain.push(transformerStage(channel.id, t, i)));
+  (channel.transformers ?? []).forEach((t, i) => chain.push(transformerStage(channel, t, i)));
   const router: Stage = {
     role: 'router',
     type: 'wasl-router',
@@ -96,7 +96,7 @@ export function compileChannel(channel: ChannelConfig, opts: CompileOptions = {}
   nodes.push(place(router, routerColumn, 1, routes.map((r) => [id(destQueueRole(r.destination))])));
   destinationNames.forEach((name, row) => {
     const dest = channel.destinations[name];
-    const out = destinationStage(channel.id, name, dest, opts);
+    const out = destinationStage(channel, name, dest, opts);
     const queue = queueStage(channel.id, destQueueRole(name), `${channel.id}.dest.${name}`, dest.prefetch, dest.retry);
     nodes.push(place(queue, routerColumn + 1, row + 1, [[id(out.role)]]));
     // The result port is left open: the node settles the message itself; flows may tap it later.
@@ -135,6 +135,22 @@ function sourceStage(channel: string, source: SourceConfig): Stage {
       };
     case 'fhir':
       return fhirSourceStage(channel, source);
+    case 'db-poll':
+      return {
+        role: 'source',
+        type: 'wasl-db-poll',
+        name: `claims from ${source.table ?? DEFAULTS.claims.stagingTable}`,
+        props: {
+          channel,
+          urlEnv: source.urlEnv ?? DEFAULTS.claims.stagingUrlEnv,
+          table: source.table ?? DEFAULTS.claims.stagingTable,
+          batchSize: source.batchSize ?? DEFAULTS.claims.batchSize,
+          intervalMs: source.intervalMs ?? DEFAULTS.claims.intervalMs,
+          leaseS: source.leaseS ?? DEFAULTS.claims.leaseS,
+          maxInFlight: source.maxInFlight ?? DEFAULTS.claims.maxInFlight,
+          createTable: source.createTable ?? false,
+        },
+      };
     case 'nphies-poll':
       return {
         role: 'source',
@@ -185,14 +201,45 @@ function queueStage(channel: string, role: string, queue: string, prefetch: numb
   };
 }
 
-function transformerStage(channel: string, t: TransformerConfig, index: number): Stage {
+function transformerStage(ch: ChannelConfig, t: TransformerConfig, index: number): Stage {
+  const channel = ch.id;
+  const role = `transformer/${index}`;
   switch (t.type) {
     case 'hl7-to-fhir':
-      return { role: `transformer/${index}`, type: 'wasl-hl7-to-fhir', name: `HL7 to FHIR (${t.mapping})`, props: { channel, mapping: t.mapping } };
+      return { role, type: 'wasl-hl7-to-fhir', name: `HL7 to FHIR (${t.mapping})`, props: { channel, mapping: t.mapping } };
+    case 'claims-validate': {
+      const against = t.duplicatesAgainst ? ch.destinations[t.duplicatesAgainst] : undefined;
+      return {
+        role,
+        type: 'wasl-claims-validate',
+        name: 'validate claims',
+        props: {
+          channel,
+          rulesFile: t.rulesFile ?? '',
+          productionUrlEnv: against?.type === 'sql' ? against.urlEnv ?? DEFAULTS.claims.productionUrlEnv : '',
+          createTables: against?.type === 'sql' ? against.createTables ?? false : false,
+        },
+      };
+    }
+    case 'claims-predict':
+      return {
+        role,
+        type: 'wasl-claims-predict',
+        name: 'predict denials',
+        props: { channel, modelFile: t.modelFile ?? '', threshold: t.threshold ?? '', action: t.action ?? DEFAULTS.claims.predictAction },
+      };
+    case 'claims-price':
+      return {
+        role,
+        type: 'wasl-claims-price',
+        name: `price (CF ${t.conversionFactor ?? DEFAULTS.claims.conversionFactor})`,
+        props: { channel, conversionFactor: t.conversionFactor ?? DEFAULTS.claims.conversionFactor, useGpci: t.gpci ?? false },
+      };
   }
 }
 
-function destinationStage(channel: string, name: string, dest: DestinationConfig, opts: CompileOptions): Stage {
+function destinationStage(ch: ChannelConfig, name: string, dest: DestinationConfig, opts: CompileOptions): Stage {
+  const channel = ch.id;
   switch (dest.type) {
     case 'fhir':
       return {
@@ -230,6 +277,21 @@ function destinationStage(channel: string, name: string, dest: DestinationConfig
         type: `wasl-nphies-${dest.operation}`,
         name,
         props: { channel, destination: name, ...nphiesProps(dest) },
+      };
+    case 'sql':
+      return {
+        role: `destination/${name}/out`,
+        type: 'wasl-sql-out',
+        name,
+        props: {
+          channel,
+          destination: name,
+          urlEnv: dest.urlEnv ?? DEFAULTS.claims.productionUrlEnv,
+          // Rows read by this channel's db-poll source are marked done once written.
+          stagingUrlEnv: ch.source.type === 'db-poll' ? ch.source.urlEnv ?? DEFAULTS.claims.stagingUrlEnv : '',
+          stagingTable: ch.source.type === 'db-poll' ? ch.source.table ?? DEFAULTS.claims.stagingTable : '',
+          createTables: dest.createTables ?? false,
+        },
       };
   }
 }

@@ -44,6 +44,23 @@ export const DEFAULTS = {
     /** Messages asked for per poll (NPHIES allows 1..100, default 1). */
     pollCount: 10,
   },
+  /** The claims pipeline (wasl-db-poll, wasl-claims-*, wasl-sql-out). */
+  claims: {
+    stagingUrlEnv: 'CLAIMS_STAGING_URL',
+    productionUrlEnv: 'CLAIMS_PRODUCTION_URL',
+    stagingTable: 'claims_staging',
+    /** Claims per queue message: large enough that 100,000 claims are ~50 messages. */
+    batchSize: 2000,
+    /** Idle poll interval; a full batch polls again at once. */
+    intervalMs: 1000,
+    /** A claimed row not finished in this time is claimed again (its process is presumed dead). */
+    leaseS: 300,
+    /** Batches being stored and queued at once by one poller. */
+    maxInFlight: 2,
+    predictAction: 'hold' as const,
+    /** The seed's conversion factor (USD per RVU). CMS values by year: ../shared/domain/CLAIMS.md §5. */
+    conversionFactor: '36.04',
+  },
   /** `tls` on an MLLP source or destination. */
   tls: {
     rejectUnauthorized: true,

@@ -233,6 +233,74 @@ const nphiesPollSource = {
   },
 };
 
+/** An environment variable's name: database URLs hold passwords, so the file names the variable. */
+const ENV_NAME = { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$', 'x-hint': 'must name an environment variable (upper-case letters, digits and _), e.g. CLAIMS_STAGING_URL' };
+
+/** Claims from a PostgreSQL staging table, in batches (wasl-db-poll). */
+const dbPollSource = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { const: 'db-poll' },
+    urlEnv: { ...ENV_NAME, default: DEFAULTS.claims.stagingUrlEnv },
+    table: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', default: DEFAULTS.claims.stagingTable },
+    batchSize: { type: 'integer', minimum: 1, maximum: 50000, default: DEFAULTS.claims.batchSize },
+    intervalMs: { type: 'integer', minimum: 10, default: DEFAULTS.claims.intervalMs },
+    leaseS: { type: 'integer', minimum: 1, default: DEFAULTS.claims.leaseS },
+    maxInFlight: { type: 'integer', minimum: 1, maximum: 16, default: DEFAULTS.claims.maxInFlight },
+    createTable: { type: 'boolean', default: false },
+  },
+};
+
+const claimsValidateTransformer = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { const: 'claims-validate' },
+    rulesFile: { type: 'string', minLength: 1 },
+    duplicatesAgainst: { type: 'string', 'x-hint': 'must name one of the channel\'s sql destinations' },
+  },
+};
+
+const claimsPredictTransformer = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { const: 'claims-predict' },
+    modelFile: { type: 'string', minLength: 1 },
+    threshold: { type: 'number', minimum: 0, maximum: 1 },
+    action: { enum: ['flag', 'hold'], default: DEFAULTS.claims.predictAction },
+  },
+};
+
+const claimsPriceTransformer = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { const: 'claims-price' },
+    conversionFactor: { type: 'string', pattern: '^(cms|[0-9]+(\\.[0-9]{1,4})?)$', 'x-hint': 'must be dollars per RVU with up to 4 decimals (e.g. "36.04") or cms', default: DEFAULTS.claims.conversionFactor },
+    gpci: { type: 'boolean', default: false },
+  },
+};
+
+/** Claims to a production database (wasl-sql-out): PostgreSQL or SQL Server. */
+const sqlDestination = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { const: 'sql' },
+    urlEnv: { ...ENV_NAME, default: DEFAULTS.claims.productionUrlEnv },
+    createTables: { type: 'boolean', default: false },
+    prefetch,
+    retry: { $ref: '#/definitions/retry' },
+  },
+};
+
 const channel = {
   type: 'object',
   additionalProperties: false,
@@ -291,29 +359,39 @@ export const channelsSchema = {
       type: 'object',
       required: ['type'],
       discriminator: { propertyName: 'type' },
-      oneOf: [{ $ref: '#/definitions/mllpSource' }, { $ref: '#/definitions/fhirSource' }, { $ref: '#/definitions/nphiesPollSource' }],
+      oneOf: [{ $ref: '#/definitions/mllpSource' }, { $ref: '#/definitions/fhirSource' }, { $ref: '#/definitions/nphiesPollSource' }, { $ref: '#/definitions/dbPollSource' }],
     },
     mllpSource,
     fhirSource,
     nphiesPollSource,
+    dbPollSource,
     transformer: {
       title: 'transformer',
       type: 'object',
       required: ['type'],
       discriminator: { propertyName: 'type' },
-      oneOf: [{ $ref: '#/definitions/hl7ToFhirTransformer' }],
+      oneOf: [
+        { $ref: '#/definitions/hl7ToFhirTransformer' },
+        { $ref: '#/definitions/claimsValidateTransformer' },
+        { $ref: '#/definitions/claimsPredictTransformer' },
+        { $ref: '#/definitions/claimsPriceTransformer' },
+      ],
     },
     hl7ToFhirTransformer,
+    claimsValidateTransformer,
+    claimsPredictTransformer,
+    claimsPriceTransformer,
     destination: {
       title: 'destination',
       type: 'object',
       required: ['type'],
       discriminator: { propertyName: 'type' },
-      oneOf: [{ $ref: '#/definitions/fhirDestination' }, { $ref: '#/definitions/mllpDestination' }, { $ref: '#/definitions/nphiesDestination' }],
+      oneOf: [{ $ref: '#/definitions/fhirDestination' }, { $ref: '#/definitions/mllpDestination' }, { $ref: '#/definitions/nphiesDestination' }, { $ref: '#/definitions/sqlDestination' }],
     },
     fhirDestination,
     mllpDestination,
     nphiesDestination,
+    sqlDestination,
     mllpListenerTls,
     mllpSenderTls,
   },

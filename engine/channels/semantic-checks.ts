@@ -65,6 +65,7 @@ function channelIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
       issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" sends FHIR to NPHIES, but this channel's messages are HL7 v2: add an hl7-to-fhir transformer` });
     }
   }
+  issues.push(...claimsIssues(channel, at));
   // An nphies-poll source emits FHIR too (the deferred responses), so the same checks apply.
   if (channel.source.type === 'fhir' || channel.source.type === 'nphies-poll') issues.push(...fhirSourceIssues(channel, at));
   issues.push(...retryIssues(channel.queue?.retry, [...at, 'queue', 'retry']));
@@ -129,5 +130,30 @@ function portClashes(channels: ChannelConfig[]): SemanticIssue[] {
       taken.push({ port: source.port, host, index: i, id: channel.id });
     }
   });
+  return issues;
+}
+
+/**
+ * A claims channel's parts only fit each other: claim batches come only from db-poll, and only
+ * sql destinations take them. Say so at load time instead of failing every batch.
+ */
+function claimsIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
+  const issues: SemanticIssue[] = [];
+  const claimStages = (channel.transformers ?? []).map((t, i) => [t, i] as const).filter(([t]) => t.type.startsWith('claims-'));
+  const batches = channel.source.type === 'db-poll';
+  for (const [t, i] of claimStages) {
+    if (!batches) issues.push({ path: [...at, 'transformers', i, 'type'], message: `${t.type} works on claim batches, which only a db-poll source produces` });
+    if (t.type === 'claims-validate' && t.duplicatesAgainst !== undefined) {
+      const d = channel.destinations[t.duplicatesAgainst];
+      if (!d || d.type !== 'sql') issues.push({ path: [...at, 'transformers', i, 'duplicatesAgainst'], message: `no sql destination named "${t.duplicatesAgainst}" in this channel` });
+    }
+  }
+  for (const [name, dest] of Object.entries(channel.destinations)) {
+    if (dest.type === 'sql' && !batches) issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" writes claim batches, which only a db-poll source produces` });
+    if (dest.type !== 'sql' && batches) issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" cannot take claim batches from a db-poll source: use type sql` });
+  }
+  if (batches && !claimStages.some(([t]) => t.type === 'claims-price')) {
+    issues.push({ path: [...at, 'source', 'type'], message: 'a db-poll claims channel needs a claims-price transformer: production takes priced claims only' });
+  }
   return issues;
 }

@@ -33,7 +33,7 @@ export interface ChannelConfig {
 }
 
 /** Discriminated on `type`; add HTTP, file, DB poll and AMQP sources here and in the schema. */
-export type SourceConfig = MllpSourceConfig | FhirSourceConfig | NphiesPollSourceConfig;
+export type SourceConfig = MllpSourceConfig | FhirSourceConfig | NphiesPollSourceConfig | DbPollSourceConfig;
 
 /**
  * A FHIR R4 REST endpoint at `/channels/<id>/fhir` on the engine's port (wasl-fhir-in): create,
@@ -104,7 +104,7 @@ export type RuleConfig =
   | { field: string; matches: string; equals?: never; in?: never; exists?: never };
 
 /** Discriminated on `type`. */
-export type TransformerConfig = Hl7ToFhirTransformerConfig;
+export type TransformerConfig = Hl7ToFhirTransformerConfig | ClaimsValidateTransformerConfig | ClaimsPredictTransformerConfig | ClaimsPriceTransformerConfig;
 
 export interface Hl7ToFhirTransformerConfig {
   type: 'hl7-to-fhir';
@@ -120,7 +120,7 @@ export interface RouteConfig {
 }
 
 /** Discriminated on `type`; add NPHIES, HTTP, SQL destinations here and in the schema. */
-export type DestinationConfig = FhirDestinationConfig | MllpDestinationConfig | NphiesDestinationConfig;
+export type DestinationConfig = FhirDestinationConfig | MllpDestinationConfig | NphiesDestinationConfig | SqlDestinationConfig;
 
 export interface FhirDestinationConfig {
   type: 'fhir';
@@ -237,4 +237,64 @@ export interface RetryConfig {
   maxAttempts?: number;
   initialDelayMs?: number;
   maxDelayMs?: number;
+}
+
+/**
+ * Claims from a PostgreSQL staging table (wasl-db-poll): rows are claimed in batches with
+ * FOR UPDATE SKIP LOCKED and a lease; each batch is one queue message.
+ */
+export interface DbPollSourceConfig {
+  type: 'db-poll';
+  /** Environment variable holding the staging database URL (default CLAIMS_STAGING_URL). */
+  urlEnv?: string;
+  /** Default claims_staging. */
+  table?: string;
+  /** Claims per batch (default 2000). */
+  batchSize?: number;
+  /** Idle poll interval in ms (default 1000); a full batch polls again at once. */
+  intervalMs?: number;
+  /** Seconds before a claimed, unfinished row is claimed again (default 300). */
+  leaseS?: number;
+  /** Batches being stored and queued at once (default 2). */
+  maxInFlight?: number;
+  /** Create the staging table when missing (demo, bench). Default false. */
+  createTable?: boolean;
+}
+
+/** The declarative claim rules (transformers/claims/data/rules.yaml unless `rulesFile`). */
+export interface ClaimsValidateTransformerConfig {
+  type: 'claims-validate';
+  rulesFile?: string;
+  /** A `sql` destination of this channel: duplicates are also checked against what it holds. */
+  duplicatesAgainst?: string;
+}
+
+/** Denial prediction: the shipped model, or the rule fallback when it cannot be used. */
+export interface ClaimsPredictTransformerConfig {
+  type: 'claims-predict';
+  modelFile?: string;
+  /** Probability at which a claim counts as likely denied; default: the model's own. */
+  threshold?: number;
+  /** `hold` (default): likely denials go to failed_claims for review; `flag`: scored only. */
+  action?: 'flag' | 'hold';
+}
+
+/** Medicare PFS pricing: RVU × (GPCI) × conversion factor × units, integer cents. */
+export interface ClaimsPriceTransformerConfig {
+  type: 'claims-price';
+  /** USD per RVU as a decimal string (default "36.04"), or `cms` for the CMS value by date of service. */
+  conversionFactor?: string;
+  /** Adjust by the claim's locality GPCIs (default false: national). */
+  gpci?: boolean;
+}
+
+/** Priced claims to PostgreSQL or SQL Server; failed ones to failed_claims (wasl-sql-out). */
+export interface SqlDestinationConfig {
+  type: 'sql';
+  /** Environment variable holding the production URL, postgres:// or mssql:// (default CLAIMS_PRODUCTION_URL). */
+  urlEnv?: string;
+  /** Create missing production tables at start. Default false. */
+  createTables?: boolean;
+  prefetch?: number;
+  retry?: RetryConfig;
 }

@@ -1,7 +1,7 @@
 /** FHIR connections: registry (knex + AES-256-GCM secrets) and the helpers around it. */
 export { FhirConnectionRegistry, FhirConnectionNotFound, CONNECTION_ID } from './registry';
 export type { FhirConnectionInput, FhirConnectionView } from './registry';
-export { SecretBox, SecretKeyError, secretBoxFrom, deriveKey, SECRET_KEY_HELP } from './secret-box';
+export { SecretBox, SecretKeyError, secretBoxFrom, deriveKey, SECRET_KEY_HELP } from '../../common/secret-box';
 export { SECRET_FIELDS, ALL_SECRET_FIELDS, AUTH_TYPES } from './auth-fields';
 export { testFhirConnection } from './test-connection';
 export type { ConnectionTestResult } from './test-connection';
@@ -9,7 +9,7 @@ export type { ConnectionTestResult } from './test-connection';
 import { KnexMessageStore } from '../store/knex-store';
 import type { MessageStore } from '../store/types';
 import { FhirConnectionRegistry as Registry } from './registry';
-import { secretBoxFrom as boxFrom } from './secret-box';
+import { secretBoxFrom as boxFrom } from '../../common/secret-box';
 
 /**
  * The registry on the message store's database (its migrations made the table), with secrets

@@ -16,7 +16,7 @@ import { createAuthProvider } from '../../connectors/fhir/auth';
 import type { FhirAuth, FhirAuthType, FhirConnection } from '../../connectors/fhir/connection';
 import { fromDbTime, toDbTime, type Dialect } from '../store/rows';
 import { SECRET_FIELDS, hasField, splitAuth } from './auth-fields';
-import { SECRET_KEY_HELP, SecretKeyError, type SecretBox } from './secret-box';
+import { SECRET_KEY_HELP, SecretKeyError, type SecretBox } from '../../common/secret-box';
 
 /** What a caller gives to create a connection (or, with secrets optional, to update one). */
 export interface FhirConnectionInput {

@@ -32,6 +32,28 @@ export class EngineMetrics {
     registers: [this.registry],
   });
 
+  readonly claims = new Counter({
+    name: 'wasl_claims_total',
+    help: 'Claims finished by a claims channel, by outcome (written to production, failed to failed_claims, replayed: already held)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly claimRuleFailures = new Counter({
+    name: 'wasl_claims_rule_failures_total',
+    help: 'Claims failing a validation or pricing rule, by rule id (a claim failing two rules counts under both)',
+    labelNames: ['channel', 'rule'] as const,
+    registers: [this.registry],
+  });
+
+  readonly claimStageSeconds = new Histogram({
+    name: 'wasl_claims_batch_stage_seconds',
+    help: 'Time one claims batch spent in a stage (poll, validate, predict, price, write)',
+    labelNames: ['channel', 'stage'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
   readonly retries = new Counter({
     name: 'wasl_retries_total',
     help: 'Deliveries put back on a delay queue after a transient failure',

@@ -9,6 +9,8 @@ import type { Transport } from '../transport/types';
 import type { ChannelEndpoints } from './channel-endpoints';
 import type { EngineMetrics } from './metrics';
 import type { Receipts } from './receipts';
+import type { StageStats } from './stage-stats';
+import type { SecretBox } from '../../common/secret-box';
 
 export interface ChannelHealth {
   state: 'starting' | 'running' | 'stopped' | 'error';
@@ -37,4 +39,8 @@ export interface WaslRuntime {
   channelEndpoints?: ChannelEndpoints;
   /** FHIR connections (engine/fhir-connections/): the API manages them, nodes resolve them. */
   fhirConnections?: FhirConnectionRegistry;
+  /** AES-256-GCM under WASL_SECRET_KEY; absent when the key is not set (claims channels then refuse to start). */
+  secretBox?: SecretBox;
+  /** Per-stage counts and timings of batch channels (claims), shown by /api/v1/channels. */
+  stageStats?: StageStats;
 }

@@ -62,6 +62,8 @@ export function apiRouter(options: ApiOptions): express.Router {
             queues,
             // Circuit breaker per FHIR connection this channel uses (connectors/fhir/client-registry.ts).
             circuit: fhirClients.circuitsFor(channel.id),
+            // Batch channels (claims): items, failures and batch timings per stage.
+            ...(runtime.stageStats?.of(channel.id) ? { stages: runtime.stageStats.of(channel.id) } : {}),
           };
         }),
       );

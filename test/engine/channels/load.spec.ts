@@ -127,12 +127,12 @@ describe('engine/channels/load', () => {
 
   it('reports an unknown transformer type, naming the known ones', () => {
     const text = replace(VALID, 'type: hl7-to-fhir', 'type: xslt');
-    assert.deepEqual(problems(text), [`${FILE}:${at(text, 'xslt')} channels[0].transformers[0].type: unknown transformer type "xslt" (known: hl7-to-fhir)`]);
+    assert.deepEqual(problems(text), [`${FILE}:${at(text, 'xslt')} channels[0].transformers[0].type: unknown transformer type "xslt" (known: hl7-to-fhir, claims-validate, claims-predict, claims-price)`]);
   });
 
   it('reports an unknown source type without echoing every branch', () => {
     const text = replace(VALID, 'type: mllp', 'type: http');
-    assert.deepEqual(problems(text), [`${FILE}:${at(text, 'http')} channels[0].source.type: unknown source type "http" (known: mllp, fhir, nphies-poll)`]);
+    assert.deepEqual(problems(text), [`${FILE}:${at(text, 'http')} channels[0].source.type: unknown source type "http" (known: mllp, fhir, nphies-poll, db-poll)`]);
   });
 
   it('requires exactly one operator per rule', () => {

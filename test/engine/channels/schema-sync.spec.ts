@@ -86,6 +86,17 @@ const EVERY_FIELD: ChannelsFile = {
         },
       },
     },
+    {
+      id: 'every-claims-field',
+      name: 'Every claims field',
+      source: { type: 'db-poll', urlEnv: 'CLAIMS_STAGING_URL', table: 'claims_staging', batchSize: 2000, intervalMs: 1000, leaseS: 300, maxInFlight: 2, createTable: true },
+      transformers: [
+        { type: 'claims-validate', rulesFile: '/etc/wasl/rules.yaml', duplicatesAgainst: 'production' },
+        { type: 'claims-predict', modelFile: '/etc/wasl/model.json', threshold: 0.5, action: 'hold' },
+        { type: 'claims-price', conversionFactor: '36.04', gpci: true },
+      ],
+      destinations: { production: { type: 'sql', urlEnv: 'CLAIMS_PRODUCTION_URL', createTables: true, prefetch: 4, retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000 } } },
+    },
   ],
 };
 

@@ -16,7 +16,7 @@
  *   passphrase is only as strong as its entropy; prefer random bytes.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync } from 'node:crypto';
-import { WaslError } from '../../common/errors';
+import { WaslError } from './errors';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;

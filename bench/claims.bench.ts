@@ -1,0 +1,119 @@
+/**
+ * `npm run bench:claims`: 100,000 claims through the real claims channel in production mode
+ * (engine process, RabbitMQ queues, PostgreSQL message store): staging (PostgreSQL) -> db-poll ->
+ * validate -> predict -> price -> sql-out -> production (PostgreSQL). Prints seconds, claims/s,
+ * per-stage time (the engine's /api/v1/channels figures), the count check (staged = production +
+ * failed, none in both), and the floor: the same rows moved staging -> production with plain
+ * COPY in the same run, with Wasl's time as a ratio of it. Asserts nothing; the last line is one
+ * JSON object. Exit 1 only when the bench itself broke (or the count check failed).
+ *
+ * The clock starts when the COPY that fills staging commits (the engine is already running and
+ * polling an empty table, so start-up is not measured) and stops when every staged claim is in
+ * production or failed_claims. Knobs: BENCH_CLAIMS_N (100000), BENCH_CLAIMS_BATCH (2000),
+ * BENCH_CLAIMS_PREFETCH (4), BENCH_CLAIMS_INVALID (0.02), BENCH_CLAIMS_DUPLICATES (0.005).
+ */
+import os from 'node:os';
+import { pipeline } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { generateClaims } from '../scripts/claims/synthetic-claims';
+import { claimsDatabases, countClaims, knexFor, loadStaging, waitForAllClaims, writeClaimsChannels } from '../test/support/claims';
+import { startEngineProcess, tempDir } from '../test/support/engine-process';
+import { deleteAmqpQueues, freshPostgresSchema, reachable, TEST_AMQP_URL } from '../test/support/services';
+import { DEFAULT_TABLES, ensureStagingTable } from '../connectors/claims/schema';
+
+const num = (name: string, fallback: number): number => {
+  const n = Number(process.env[name]);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+};
+const N = num('BENCH_CLAIMS_N', 100_000);
+const BATCH = num('BENCH_CLAIMS_BATCH', 2000);
+const PREFETCH = num('BENCH_CLAIMS_PREFETCH', 4);
+const INVALID = num('BENCH_CLAIMS_INVALID', 0.02);
+const DUPLICATES = num('BENCH_CLAIMS_DUPLICATES', 0.005);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const s = (ms: number) => (ms / 1000).toFixed(2);
+
+async function main(): Promise<void> {
+  for (const [name, port] of [['PostgreSQL', 5432], ['RabbitMQ', 5672]] as const) {
+    if (!(await reachable(port))) throw new Error(`${name} is not reachable on 127.0.0.1:${port}: bench:claims runs in production mode`);
+  }
+  const today = new Date().toISOString().slice(0, 10);
+  let t = performance.now();
+  const claims = generateClaims(N, { seed: 7, invalidRate: INVALID, duplicateRate: DUPLICATES, today });
+  log(`generated ${N} claims in ${s(performance.now() - t)} s (invalid ${INVALID}, duplicates ${DUPLICATES})`);
+
+  const dbs = await claimsDatabases();
+  const store = await freshPostgresSchema();
+  const staging = knexFor(dbs.stagingUrl);
+  const production = knexFor(dbs.productionUrl);
+  await deleteAmqpQueues(['claims.in', 'claims.dest.production']);
+  const dir = tempDir('bench-claims');
+  let engine;
+  try {
+    // The floor: the same rows, staging -> production, with nothing but COPY.
+    await loadStaging(staging, claims, 'floor_source');
+    await ensureStagingTable(production, { ...DEFAULT_TABLES, staging: 'floor_claims' });
+    const floorMs = await copyFloor(staging, production);
+    log(`floor: plain COPY staging -> production of ${N} rows: ${s(floorMs)} s`);
+
+    await ensureStagingTable(staging);
+    engine = await startEngineProcess({
+      dataDir: dir,
+      channelsFile: writeClaimsChannels(dir, { batchSize: BATCH, prefetch: PREFETCH, intervalMs: 50, action: 'hold' }),
+      production: { databaseUrl: store.url, amqpUrl: TEST_AMQP_URL },
+      env: { CLAIMS_STAGING_URL: dbs.stagingUrl, CLAIMS_PRODUCTION_URL: dbs.productionUrl, WASL_SECRET_KEY: 'bench-claims-secret-key-0123456789', LOG_LEVEL: 'warn' },
+    });
+    t = performance.now();
+    await loadStaging(staging, claims);
+    const loadMs = performance.now() - t;
+    const t0 = performance.now();
+    const counts = await waitForAllClaims(staging, production, 600_000, 50);
+    const wallMs = performance.now() - t0;
+    const channels = (await (await fetch(`${engine.baseUrl}/api/v1/channels`)).json()) as { channels: Array<{ id: string; stages?: Record<string, { batches: number; items: number; failed: number; totalMs: number; meanBatchMs: number }> }> };
+    const stages = channels.channels.find((c) => c.id === 'claims')?.stages ?? {};
+    // Staging rows are marked done just after their production commit: give the last batch a moment.
+    await new Promise((r) => setTimeout(r, 500));
+    const final = await countClaims(staging, production);
+    const ok = final.staged === N && final.production + final.failed === final.staged && final.inBoth === 0;
+
+    log('');
+    log(`claims through the channel (RabbitMQ + PostgreSQL store, batch ${BATCH}, prefetch ${PREFETCH}, ${os.cpus().length} cores):`);
+    log(`  staged ${final.staged} (COPY load ${s(loadMs)} s, not counted)`);
+    log(`  wall ${s(wallMs)} s = ${Math.round(N / (wallMs / 1000))} claims/s; floor ${s(floorMs)} s; ratio ${(wallMs / floorMs).toFixed(2)}x the floor`);
+    log(`  production ${final.production} + failed ${final.failed} = ${final.production + final.failed} (in both: ${final.inBoth}); staging done ${final.stagingDone}; batches ${final.batches}`);
+    log('  per stage (sum of batch times, ms; stages overlap across batches):');
+    for (const [stage, f] of Object.entries(stages)) log(`    ${stage.padEnd(9)} ${String(f.items).padStart(7)} claims ${String(f.failed).padStart(6)} failed ${f.totalMs.toFixed(0).padStart(7)} ms total ${f.meanBatchMs.toFixed(1).padStart(7)} ms/batch`);
+    log(`  count check: ${ok ? 'OK' : 'FAILED'} (target: 100,000 claims in at most 5 s)`);
+    process.stdout.write(
+      `${JSON.stringify({ bench: 'claims', claims: N, batch: BATCH, seconds: +(wallMs / 1000).toFixed(3), claimsPerSecond: Math.round(N / (wallMs / 1000)), floorSeconds: +(floorMs / 1000).toFixed(3), ratioToFloor: +(wallMs / floorMs).toFixed(2), production: final.production, failed: final.failed, inBoth: final.inBoth, countCheck: ok, waitedCounts: counts, stages })}\n`,
+    );
+    if (!ok) process.exitCode = 1;
+  } finally {
+    await engine?.stop();
+    await staging.destroy();
+    await production.destroy();
+    await dbs.drop();
+    await store.drop();
+    await deleteAmqpQueues(['claims.in', 'claims.dest.production']).catch(() => undefined);
+  }
+}
+
+/** COPY the floor_source rows out of staging and into production's floor_claims, streamed. */
+async function copyFloor(staging: ReturnType<typeof knexFor>, production: ReturnType<typeof knexFor>): Promise<number> {
+  const src = (await staging.client.acquireConnection()) as PoolClient;
+  const dst = (await production.client.acquireConnection()) as PoolClient;
+  try {
+    const started = performance.now();
+    await pipeline(src.query(copyTo('COPY floor_source TO STDOUT')), dst.query(copyFrom('COPY floor_claims FROM STDIN')));
+    return performance.now() - started;
+  } finally {
+    await staging.client.releaseConnection(src);
+    await production.client.releaseConnection(dst);
+  }
+}
+
+main().catch((err: Error) => {
+  log(`bench:claims failed: ${err.stack ?? err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,241 @@
+/**
+ * PostgreSQL production writer. Priced claims go in with COPY into a temporary table and one
+ * set-based INSERT ... SELECT (ON CONFLICT keeps redeliveries and duplicates out); failed claims,
+ * few, with one `INSERT ... SELECT FROM unnest(...)`; all inside one transaction with the batch record.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Knex } from 'knex';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Sealer } from './batch';
+import {
+  DUPLICATE_AT_WRITE,
+  claimKeyOf,
+  ruleList,
+  sealFailedClaim,
+  serviceDateOf,
+  storedReasonValue,
+  type FailedClaimRow,
+  type ProductionWriter,
+  type WriteBatch,
+  type WriteResult,
+} from './production';
+import { DEFAULT_TABLES, ensureProductionTables, type ClaimTables } from './schema';
+
+/** claims columns with their PostgreSQL array types, in insert order. */
+const CLAIM_COLUMNS: Array<[string, string]> = [
+  ['staging_id', 'bigint'],
+  ['claim_id', 'text'],
+  ['facility_id', 'text'],
+  ['frequency', 'text'],
+  ['original_reference', 'text'],
+  ['payer_id', 'text'],
+  ['member_id', 'text'],
+  ['patient_family', 'text'],
+  ['patient_given', 'text'],
+  ['birth_date', 'date'],
+  ['sex', 'text'],
+  ['billing_npi', 'text'],
+  ['rendering_npi', 'text'],
+  ['place_of_service', 'text'],
+  ['diagnoses', 'text'],
+  ['lines', 'text'],
+  ['total_charge_cents', 'bigint'],
+  ['allowed_cents', 'bigint'],
+  ['conversion_factor', 'text'],
+  ['denial_score', 'numeric'],
+  ['denial_decided_by', 'text'],
+  ['batch_id', 'text'],
+];
+
+export class PostgresProductionWriter implements ProductionWriter {
+  readonly dialect = 'postgres' as const;
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly sealer: Sealer,
+    private readonly tables: ClaimTables = DEFAULT_TABLES,
+  ) {}
+
+  ensureSchema(): Promise<void> {
+    return ensureProductionTables(this.knex, this.tables);
+  }
+
+  async alreadyWritten(stagingIds: string[]): Promise<Set<string>> {
+    if (stagingIds.length === 0) return new Set();
+    const { rows } = (await this.knex.raw(
+      `SELECT staging_id::text AS id FROM ?? WHERE staging_id = ANY(?::bigint[]) UNION ALL SELECT staging_id::text FROM ?? WHERE staging_id = ANY(?::bigint[])`,
+      [this.tables.claims, stagingIds, this.tables.failed, stagingIds],
+    )) as { rows: Array<{ id: string }> };
+    return new Set(rows.map((r) => r.id));
+  }
+
+  async existingKeys(keys: Array<{ facilityId: string; claimId: string }>): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const { rows } = (await this.knex.raw(
+      `SELECT c.facility_id, c.claim_id FROM ?? c JOIN unnest(?::text[], ?::text[]) k(f, id) ON c.facility_id = k.f AND c.claim_id = k.id WHERE c.frequency = '1'`,
+      [this.tables.claims, keys.map((k) => k.facilityId), keys.map((k) => k.claimId)],
+    )) as { rows: Array<{ facility_id: string; claim_id: string }> };
+    return new Set(rows.map((r) => claimKeyOf(r.facility_id, r.claim_id)));
+  }
+
+  async write(batch: WriteBatch): Promise<WriteResult> {
+    return this.knex.transaction(async (trx) => {
+      const t = this.tables;
+      const failed: FailedClaimRow[] = [...batch.failed];
+      let written = 0;
+      let replayed = 0;
+      const duplicates: string[] = [];
+      if (batch.priced.length > 0) {
+        // COPY (CSV) into a temporary table, then one set-based INSERT: COPY is PostgreSQL's
+        // fastest bulk path, and the INSERT keeps ON CONFLICT, which COPY lacks.
+        const cols = CLAIM_COLUMNS.map(([c]) => `"${c}"`).join(', ');
+        await trx.raw(`CREATE TEMP TABLE wasl_claims_load (LIKE ?? INCLUDING DEFAULTS) ON COMMIT DROP`, [t.claims]);
+        await copyCsv(trx, `COPY wasl_claims_load (${cols}) FROM STDIN WITH (FORMAT csv)`, claimCsvRows(batch));
+        // ON CONFLICT DO NOTHING with no target covers both unique keys: staging_id (a replay)
+        // and the original-claim key (a duplicate); which one is told apart below.
+        const { rows } = (await trx.raw(
+          `INSERT INTO ?? (${cols}) SELECT ${cols} FROM wasl_claims_load u
+            WHERE NOT EXISTS (SELECT 1 FROM ?? f WHERE f.staging_id = u.staging_id)
+           ON CONFLICT DO NOTHING RETURNING staging_id::text AS id`,
+          [t.claims, t.failed],
+        )) as { rows: Array<{ id: string }> };
+        written = rows.length;
+        if (written < batch.priced.length) {
+          const inserted = new Set(rows.map((r) => r.id));
+          const missing = batch.priced.filter((p) => !inserted.has(p.claim.stagingId));
+          const held = await this.alreadyWrittenIn(trx, missing.map((p) => p.claim.stagingId));
+          for (const p of missing) {
+            if (held.has(p.claim.stagingId)) {
+              replayed += 1;
+            } else {
+              duplicates.push(p.claim.stagingId);
+              failed.push({ claim: p.claim, failures: [{ ...DUPLICATE_AT_WRITE, value: p.claim.claimId }] });
+            }
+          }
+        }
+      }
+      const failedWritten = await this.writeFailed(trx, batch.batchId, failed);
+      replayed += failed.length - failedWritten;
+      await trx.raw(`INSERT INTO ?? (batch_id, claims, written, failed) VALUES (?, ?, ?, ?) ON CONFLICT (batch_id) DO NOTHING`, [
+        t.batches,
+        batch.batchId,
+        batch.priced.length + batch.failed.length,
+        written,
+        failedWritten,
+      ]);
+      return { written, failed: failedWritten, replayed, duplicates };
+    });
+  }
+
+  /** failed_claims rows and their reasons; a staging id already in either table is skipped. */
+  private async writeFailed(trx: Knex.Transaction, batchId: string, failed: FailedClaimRow[]): Promise<number> {
+    if (failed.length === 0) return 0;
+    const t = this.tables;
+    const sealed = failed.map((f) => sealFailedClaim(f.claim, this.sealer));
+    const { rows } = (await trx.raw(
+      `INSERT INTO ?? (staging_id, claim_id, facility_id, payer_id, service_date, claim, sealed, rules, batch_id)
+       SELECT u.* FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::date[], ?::text[], ?::text[], ?::text[], ?::text[])
+         AS u(staging_id, claim_id, facility_id, payer_id, service_date, claim, sealed, rules, batch_id)
+        WHERE NOT EXISTS (SELECT 1 FROM ?? c WHERE c.staging_id = u.staging_id)
+       ON CONFLICT (staging_id) DO NOTHING RETURNING id::text AS id, staging_id::text AS staging_id`,
+      [
+        t.failed,
+        failed.map((f) => f.claim.stagingId),
+        failed.map((f) => f.claim.claimId),
+        failed.map((f) => f.claim.facilityId),
+        failed.map((f) => f.claim.payerId),
+        failed.map((f) => serviceDateOf(f.claim)),
+        sealed.map((s) => JSON.stringify(s.open)),
+        sealed.map((s) => s.sealed),
+        failed.map((f) => ruleList(f.failures)),
+        failed.map(() => batchId),
+        t.claims,
+      ] as Knex.RawBinding[],
+    )) as { rows: Array<{ id: string; staging_id: string }> };
+    if (rows.length === 0) return 0;
+    const byStaging = new Map(failed.map((f) => [f.claim.stagingId, f]));
+    const reasons = rows.flatMap((r) => (byStaging.get(r.staging_id)?.failures ?? []).map((f) => ({ id: r.id, f })));
+    await trx.raw(
+      `INSERT INTO ?? (failed_claim_id, rule, severity, field, value, message)
+       SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])`,
+      [
+        t.reasons,
+        reasons.map((r) => r.id),
+        reasons.map((r) => r.f.rule),
+        reasons.map((r) => r.f.severity),
+        reasons.map((r) => r.f.field.slice(0, 120)),
+        reasons.map((r) => storedReasonValue(r.f)),
+        reasons.map((r) => r.f.message.slice(0, 400)),
+      ],
+    );
+    return rows.length;
+  }
+
+  private async alreadyWrittenIn(trx: Knex.Transaction, ids: string[]): Promise<Set<string>> {
+    const { rows } = (await trx.raw(`SELECT staging_id::text AS id FROM ?? WHERE staging_id = ANY(?::bigint[])`, [this.tables.claims, ids])) as {
+      rows: Array<{ id: string }>;
+    };
+    return new Set(rows.map((r) => r.id));
+  }
+
+  async close(): Promise<void> {
+    await this.knex.destroy();
+  }
+}
+
+/** The batch's priced claims as CSV lines, in CLAIM_COLUMNS order. */
+function claimCsvRows(batch: WriteBatch): string {
+  let out = '';
+  for (const r of batch.priced) {
+    const c = r.claim;
+    out +=
+      [
+        c.stagingId,
+        csv(c.claimId),
+        csv(c.facilityId),
+        csv(c.frequency ?? '1'),
+        csv(c.originalReference),
+        csv(c.payerId),
+        csv(c.memberId),
+        csv(c.patientFamily),
+        csv(c.patientGiven),
+        csv(c.birthDate),
+        csv(c.sex),
+        csv(c.billingNpi),
+        csv(c.renderingNpi),
+        csv(c.placeOfService),
+        csv(JSON.stringify(c.diagnoses)),
+        csv(JSON.stringify(linesWithPrices(r))),
+        c.totalChargeCents,
+        r.priced.allowedCents,
+        csv(r.priced.conversionFactor),
+        r.prediction ? r.prediction.score.toFixed(5) : '',
+        csv(r.prediction?.decidedBy),
+        csv(batch.batchId),
+      ].join(',') + '\n';
+  }
+  return out;
+}
+
+/** A CSV field: always quoted (quotes doubled), so commas, quotes and newlines are safe; absent = NULL. */
+function csv(v: string | undefined | null): string {
+  return v === undefined || v === null ? '' : `"${v.replace(/"/g, '""')}"`;
+}
+
+/** Streams CSV text into a COPY ... FROM STDIN on the transaction's own connection. */
+async function copyCsv(trx: Knex.Transaction, statement: string, text: string): Promise<void> {
+  const conn = (await trx.client.acquireConnection()) as PoolClient;
+  try {
+    await pipeline(Readable.from([text]), conn.query(copyFrom(statement)));
+  } finally {
+    await trx.client.releaseConnection(conn);
+  }
+}
+
+/** Each line with its allowed amount and pricing basis, as production stores it. */
+export function linesWithPrices(r: { claim: { lines: Array<{ line: number }> }; priced: { lines: Array<{ line: number; allowedCents: number; basis: string }> } }): unknown[] {
+  const byLine = new Map(r.priced.lines.map((l) => [l.line, l]));
+  return r.claim.lines.map((l) => ({ ...l, allowedCents: byLine.get(l.line)?.allowedCents ?? null, basis: byLine.get(l.line)?.basis ?? null }));
+}

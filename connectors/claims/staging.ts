@@ -1,0 +1,159 @@
+/**
+ * Reads claims from the PostgreSQL staging table in batches. Several Wasl processes can poll the
+ * same table: each claims its rows with `FOR UPDATE SKIP LOCKED`, so no two take the same row, and
+ * marks them `in_flight` with a lease. A row whose lease ran out (its process died mid-batch) is
+ * claimed again by the next poll: nothing staged is ever left behind. Production's unique
+ * staging_id makes the second pass harmless.
+ */
+import type { Knex } from 'knex';
+import type { Claim, ClaimLine } from '../../transformers/claims/types';
+import { DEFAULT_TABLES } from './schema';
+
+export interface ClaimedBatch {
+  /** `<table>:<first id>-<last id>:<claimedAt ms>`: unique per claim of rows. */
+  batchId: string;
+  claimedAt: string;
+  claims: Claim[];
+}
+
+export interface StagingOptions {
+  table?: string;
+  /** Names this process in `claimed_by` (host:pid). */
+  workerId: string;
+  /** A claimed row not finished within this many seconds may be claimed again. */
+  leaseS: number;
+}
+
+interface StagingRow {
+  id: string;
+  claim_id: string;
+  facility_id: string;
+  frequency: string;
+  original_reference: string | null;
+  payer_id: string;
+  member_id: string | null;
+  patient_family: string | null;
+  patient_given: string | null;
+  birth_date: string | null;
+  sex: string | null;
+  billing_npi: string | null;
+  rendering_npi: string | null;
+  place_of_service: string | null;
+  diagnoses: string;
+  lines: string;
+  total_charge_cents: string;
+  locality_mac: string | null;
+  locality_number: string | null;
+}
+
+export class ClaimsStaging {
+  private readonly table: string;
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly options: StagingOptions,
+  ) {
+    this.table = options.table ?? DEFAULT_TABLES.staging;
+  }
+
+  /**
+   * Claims up to `limit` rows (new, or in flight past their lease) in id order and returns them
+   * as claims. One statement: the claim and the read cannot be separated by a crash.
+   */
+  async claimBatch(limit: number): Promise<ClaimedBatch | undefined> {
+    const claimedAt = new Date();
+    const t = this.knex.raw('??', [this.table]).toQuery();
+    const { rows } = (await this.knex.raw(
+      `UPDATE ${t} s SET status = 'in_flight', claimed_by = ?, claimed_at = ?, attempts = s.attempts + 1
+         FROM (SELECT id FROM ${t}
+                WHERE status = 'new' OR (status = 'in_flight' AND claimed_at < ?)
+                ORDER BY status, id LIMIT ? FOR UPDATE SKIP LOCKED) picked
+        WHERE s.id = picked.id
+        RETURNING s.id::text AS id, s.claim_id, s.facility_id, s.frequency, s.original_reference, s.payer_id, s.member_id,
+                  s.patient_family, s.patient_given, to_char(s.birth_date, 'YYYY-MM-DD') AS birth_date, s.sex,
+                  s.billing_npi, s.rendering_npi, s.place_of_service, s.diagnoses, s.lines,
+                  s.total_charge_cents::text AS total_charge_cents, s.locality_mac, s.locality_number`,
+      [this.options.workerId, claimedAt, new Date(claimedAt.getTime() - this.options.leaseS * 1000), limit],
+    )) as { rows: StagingRow[] };
+    if (rows.length === 0) return undefined;
+    // RETURNING gives no order; the batch id and the claims' order must not depend on it.
+    rows.sort((a, b) => compareIds(a.id, b.id));
+    const batchId = `${this.table}:${rows[0].id}-${rows[rows.length - 1].id}:${claimedAt.getTime()}`;
+    return { batchId, claimedAt: claimedAt.toISOString(), claims: rows.map(claimFromRow) };
+  }
+
+  /** Marks rows finished (written to production or to failed_claims). */
+  async markDone(stagingIds: string[], batchId: string): Promise<void> {
+    if (stagingIds.length === 0) return;
+    await this.knex.raw(`UPDATE ?? SET status = 'done', batch_id = ? WHERE id = ANY(?::bigint[])`, [this.table, batchId, stagingIds]);
+  }
+
+  /** Row counts by status (ops pages, bench count check). */
+  async counts(): Promise<Record<string, number>> {
+    const rows = (await this.knex(this.table).select('status').count({ n: '*' }).groupBy('status')) as Array<{ status: string; n: string | number }>;
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+}
+
+function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** A staging row as a Claim; missing values become '' so that validation names them. */
+export function claimFromRow(r: StagingRow): Claim {
+  const claim: Claim = {
+    stagingId: r.id,
+    claimId: r.claim_id,
+    facilityId: r.facility_id,
+    frequency: r.frequency || '1',
+    payerId: r.payer_id,
+    memberId: r.member_id ?? '',
+    patientFamily: r.patient_family ?? '',
+    patientGiven: r.patient_given ?? '',
+    birthDate: r.birth_date ?? '',
+    sex: r.sex ?? '',
+    billingNpi: r.billing_npi ?? '',
+    placeOfService: r.place_of_service ?? '',
+    diagnoses: parseJsonArray<string>(r.diagnoses),
+    lines: parseJsonArray<ClaimLine>(r.lines),
+    totalChargeCents: Number(r.total_charge_cents),
+  };
+  if (r.original_reference) claim.originalReference = r.original_reference;
+  if (r.rendering_npi) claim.renderingNpi = r.rendering_npi;
+  if (r.locality_mac && r.locality_number) claim.locality = { mac: r.locality_mac, locality: r.locality_number };
+  return claim;
+}
+
+/** Malformed JSON in a staging row must not stop the batch: the claim then fails validation. */
+function parseJsonArray<T>(text: string): T[] {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) ? (v as T[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A Claim as a staging row (the bench, the tests and the workbench's demo loader write these). */
+export function stagingRowOf(c: Claim): Record<string, unknown> {
+  return {
+    claim_id: c.claimId,
+    facility_id: c.facilityId,
+    frequency: c.frequency ?? '1',
+    original_reference: c.originalReference ?? null,
+    payer_id: c.payerId,
+    member_id: c.memberId || null,
+    patient_family: c.patientFamily || null,
+    patient_given: c.patientGiven || null,
+    birth_date: c.birthDate || null,
+    sex: c.sex || null,
+    billing_npi: c.billingNpi || null,
+    rendering_npi: c.renderingNpi ?? null,
+    place_of_service: c.placeOfService || null,
+    diagnoses: JSON.stringify(c.diagnoses),
+    lines: JSON.stringify(c.lines),
+    total_charge_cents: c.totalChargeCents,
+    locality_mac: c.locality?.mac ?? null,
+    locality_number: c.locality?.locality ?? null,
+  };
+}

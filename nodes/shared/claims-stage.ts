@@ -1,0 +1,64 @@
+/**
+ * The shape every claims stage node shares (validate, predict, price): take a claim batch, run
+ * the stage (engine/claims/stages.ts), record its figures (ops API stages, Prometheus), pass the
+ * batch on. A batch that cannot be processed (not a batch, key missing, database down) fails the
+ * message: the queue stage retries it or dead-letters it, and the claims stay leased in staging.
+ */
+import type { Node, NodeAPI } from 'node-red';
+import { ValidationError } from '../../common/errors';
+import { isClaimBatch, type ClaimBatch } from '../../connectors/claims/batch';
+import type { StageReport } from '../../engine/claims/stages';
+import type { WaslRuntime } from '../../engine/runtime/types';
+import { isWaslMsg, type WaslMsg } from '../../engine/runtime/wasl-msg';
+import { failMessage } from './settle';
+import { throttledStatus } from './status';
+
+/** Records one stage's batch in the ops figures and in Prometheus. */
+export function recordStage(runtime: WaslRuntime, channel: string, stage: string, report: StageReport): void {
+  runtime.stageStats?.record(channel, stage, report.items, report.failed, report.ms);
+  runtime.metrics.claimStageSeconds.observe({ channel, stage }, report.ms / 1000);
+  for (const rule of report.rules) runtime.metrics.claimRuleFailures.inc({ channel, rule });
+}
+
+/** The batch on a message, or a validation error naming what arrived instead. */
+export function batchOf(msg: unknown, nodeType: string): { m: WaslMsg; batch: ClaimBatch } {
+  if (!isWaslMsg(msg)) throw new Error(`${nodeType} needs a message from a Wasl source (msg.wasl missing)`);
+  const m = msg as unknown as WaslMsg;
+  if (!isClaimBatch(m.payload)) throw new ValidationError('CLAIMS_NOT_A_BATCH', `${nodeType} takes claim batches (from wasl-db-poll); got ${typeof m.payload}`);
+  return { m, batch: m.payload };
+}
+
+/**
+ * Wires a stage node: `run` does the work (sync or async). Batches are processed as they come;
+ * ordering between batches does not matter (each claim is written once by staging id).
+ */
+export function handleStage(
+  RED: NodeAPI,
+  node: Node,
+  runtime: WaslRuntime,
+  nodeType: string,
+  channel: string,
+  stage: string,
+  run: (batch: ClaimBatch) => StageReport | Promise<StageReport>,
+): void {
+  const status = throttledStatus(node);
+  let claims = 0;
+  node.on('input', (msg, send, done) => {
+    let m: WaslMsg | undefined;
+    void (async () => {
+      const got = batchOf(msg, nodeType);
+      m = got.m;
+      const report = await run(got.batch);
+      recordStage(runtime, channel, stage, report);
+      claims += report.items;
+      status.set('ok', `${claims} claims`);
+      send(got.m as never);
+      done();
+    })().catch((err: unknown) => {
+      status.set('rejected', RED._('claims.status.failed'));
+      if (m) failMessage(runtime, m, err, done);
+      else done(err as Error);
+    });
+  });
+  node.on('close', () => status.cancel());
+}
