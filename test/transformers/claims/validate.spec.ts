@@ -358,6 +358,17 @@ describe('transformers/claims/validate', () => {
     assert.deepEqual(run([]), []);
   });
 
+  it('survives input of the wrong shape and reports it', () => {
+    const claim = cleanClaim({ diagnoses: 'E11.9' as unknown as string[] });
+    claim.lines[0].modifiers = undefined as unknown as string[];
+    const [failures] = run([claim]);
+    assert.deepEqual(
+      failures.map((f) => `${f.rule} ${f.field}=${f.value}`),
+      ['DIAGNOSIS_REQUIRED diagnoses=E11.9', 'POINTER_INVALID lines[0].diagnosisPointers[0]=1', 'POINTER_INVALID lines[0].diagnosisPointers[1]=2', 'POINTER_INVALID lines[1].diagnosisPointers[0]=2', 'POINTER_INVALID lines[2].diagnosisPointers[0]=1', 'POINTER_INVALID lines[2].diagnosisPointers[1]=3'],
+    );
+    assert.doesNotThrow(() => run([{} as Claim]));
+  });
+
   it('refuses a malformed today', () => {
     assert.throws(() => validateClaims([cleanClaim()], rules, { today: '2026-3-1' }), (e: WaslError) => e.code === 'VALIDATION_CONTEXT_TODAY');
   });
@@ -430,6 +441,7 @@ describe('transformers/claims/validate', () => {
     it('rejects a non UPPER_SNAKE id', () => expectInvalid(rule('  - { id: lower-case, severity: error, message: m, field: sex, check: required }\n'), /id 'lower-case' must be UPPER_SNAKE_CASE/));
     it('rejects a duplicate id', () => expectInvalid(rule('  - { id: OK_RULE, severity: error, message: m, field: sex, check: required }\n'), /rules\[1\] \(OK_RULE\): duplicate rule id 'OK_RULE' \(first defined at rules\.yaml:3\)/));
     it('rejects an unknown parameter', () => expectInvalid(rule('  - { id: P, severity: error, message: m, field: sex, check: pattern, pattern: "^M$", flag: i }\n'), /unknown parameter 'flag' for check 'pattern' \(allowed: pattern, flags\)/));
+    it('rejects a parameter named like an Object property', () => expectInvalid(rule('  - { id: P, severity: error, message: m, field: sex, check: required, constructor: x }\n'), /unknown parameter 'constructor'/));
     it('rejects a missing parameter', () => expectInvalid(rule('  - { id: P, severity: error, message: m, field: sex, check: max-count }\n'), /check 'max-count' needs parameter 'max'/));
     it('rejects a bad regular expression', () => expectInvalid(rule('  - { id: P, severity: error, message: m, field: sex, check: pattern, pattern: "([A-Z" }\n'), /'pattern' is not a valid regular expression/));
     it('rejects a bad path', () => expectInvalid(rule('  - { id: P, severity: error, message: m, field: "lines[0].units", check: positive }\n'), /field 'lines\[0\]\.units' is not a valid path/));

@@ -9,7 +9,7 @@
  */
 import { codeSetHas } from './codesets';
 import { makeGetter, makeWalker, parentPath, parsePath, type FieldPath } from './paths';
-import { isIsoDate, isMissing, isoMinusDays, isValidNpi, sameCode } from './primitives';
+import { isIsoDate, isMissing, isoMinusDays, isValidNpi, sameCode, valueText } from './primitives';
 import type { CodeNormalization, CodeSet, Frame, RunContext } from './types';
 
 type ParamType = 'string' | 'number' | 'integer' | 'strings' | 'path' | 'regex' | 'codeset' | 'normalize';
@@ -93,8 +93,14 @@ function present(test: (v: unknown, idx: number[], frame: Frame) => boolean): Bu
   return { test, skipMissing: true };
 }
 
+/** Elements of a list; anything else counts 0 (a list field holding text is as good as no list). */
 function count(v: unknown): number {
-  return Array.isArray(v) ? v.length : isMissing(v) ? 0 : 1;
+  return Array.isArray(v) ? v.length : 0;
+}
+
+/** What a count failure shows: the count, or the stray non-list value itself. */
+function showCount(v: unknown): string {
+  return Array.isArray(v) || isMissing(v) ? String(count(v)) : valueText(v);
 }
 
 const CLAIM_FREQUENCY_CORRECTIONS = ['7', '8'];
@@ -242,7 +248,7 @@ export const CHECKS: Readonly<Record<string, CheckSpec>> = {
     params: { min: { type: 'integer', required: true, doc: 'fewest elements' } },
     build({ params }) {
       const min = Number(params.min);
-      return { test: (v) => count(v) >= min, show: (v) => String(count(v)) };
+      return { test: (v) => count(v) >= min, show: showCount };
     },
   },
 
@@ -251,7 +257,7 @@ export const CHECKS: Readonly<Record<string, CheckSpec>> = {
     params: { max: { type: 'integer', required: true, doc: 'most elements' } },
     build({ params }) {
       const max = Number(params.max);
-      return { test: (v) => count(v) <= max, show: (v) => String(count(v)) };
+      return { test: (v) => count(v) <= max, show: showCount };
     },
   },
 
@@ -315,13 +321,14 @@ export const CHECKS: Readonly<Record<string, CheckSpec>> = {
   },
 
   'unique-in-batch': {
-    doc: 'The (facilityId, claimId) key appears once in the batch: second and later claims fail. Corrections (frequency in `exemptFrequencies`, default 7 and 8, with originalReference) are exempt.',
+    doc: 'The (facilityId, claimId) key appears once in the batch: second and later claims fail (put it on field claimId). Corrections (frequency in `exemptFrequencies`, default 7 and 8, with originalReference) are exempt.',
     params: { exemptFrequencies: { type: 'strings', doc: 'frequencies exempt when originalReference is present' } },
     build({ params }) {
       const exempt = exemptFrom(params);
       const seen = new Set<string>();
       return {
         begin: () => seen.clear(),
+        skipMissing: true,
         test: (_v, _idx, frame) => {
           const c = frame.claim;
           if (isMissing(c.facilityId) || isMissing(c.claimId) || exempt(c)) return true;
@@ -340,6 +347,7 @@ export const CHECKS: Readonly<Record<string, CheckSpec>> = {
     build({ params }) {
       const exempt = exemptFrom(params);
       return {
+        skipMissing: true,
         test: (_v, _idx, frame) => {
           const c = frame.claim;
           if (frame.rc.productionKeys.size === 0 || isMissing(c.facilityId) || isMissing(c.claimId) || exempt(c)) return true;

@@ -39,6 +39,8 @@ interface Edge {
 interface Compiled extends CompiledRules {
   readonly root: Node;
   readonly depth: number;
+  /** Rule id → position in the rule file: a claim's failures are reported in that order. */
+  readonly order: ReadonlyMap<string, number>;
 }
 
 function buildRule(rule: RuleDefinition, ruleSet: RuleSet): { leaf: Leaf; built: BuiltCheck } {
@@ -89,7 +91,8 @@ export function compileRuleSet(ruleSet: RuleSet): CompiledRules {
     depth = Math.max(depth, leaf.path.wildcards);
     rules.push({ id: leaf.id, severity: leaf.severity, check: rule.check, field: rule.field, begin: built.begin ?? noop });
   }
-  const compiled: Compiled = { version: ruleSet.version, source: ruleSet.source, rules, root, depth };
+  const order = new Map(rules.map((r, i) => [r.id, i]));
+  const compiled: Compiled = { version: ruleSet.version, source: ruleSet.source, rules, root, depth, order };
   return compiled;
 }
 
@@ -134,7 +137,7 @@ const EMPTY_KEYS: ReadonlySet<string> = new Set();
 
 /**
  * Runs the rules over a batch. The result is aligned with `claims`: one list of failures per claim,
- * empty when the claim is clean. In-batch duplicate rules see the batch in order, so the second and
+ * empty when the claim is clean, in rule-file order. In-batch duplicate rules see the batch in order, so the second and
  * later claims with a key fail.
  */
 export function validateClaims(claims: readonly Claim[], rules: CompiledRules, ctx: ValidationContext): RuleFailure[][] {
@@ -151,6 +154,8 @@ export function validateClaims(claims: readonly Claim[], rules: CompiledRules, c
     frame.claim = claims[i];
     frame.out = out;
     visit(compiled.root, claims[i], idx, 0, frame);
+    // The trie visits by field; report in rule-file order (stable: same rule keeps path order).
+    if (out.length > 1) out.sort((a, b) => (compiled.order.get(a.rule) ?? 0) - (compiled.order.get(b.rule) ?? 0));
     results[i] = out;
   }
   return results;

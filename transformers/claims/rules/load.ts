@@ -163,7 +163,7 @@ function checkRule(raw: unknown, where: string, codesets: Readonly<Record<string
   const params: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (RULE_KEYS.has(key)) continue;
-    const p = spec.params[key];
+    const p = Object.hasOwn(spec.params, key) ? spec.params[key] : undefined;
     if (!p) {
       const allowed = Object.keys(spec.params);
       throw invalid(`${where}: unknown parameter '${key}' for check '${check}' (${allowed.length ? `allowed: ${allowed.join(', ')}` : 'it takes none'})`);
