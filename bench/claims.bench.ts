@@ -18,7 +18,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { generateClaims } from '../scripts/claims/synthetic-claims';
 import { claimsDatabases, countClaims, knexFor, loadStaging, waitForAllClaims, writeClaimsChannels } from '../test/support/claims';
-import { startEngineProcess, tempDir } from '../test/support/engine-process';
+import { startEngineProcess, tempDir, type EngineProcess } from '../test/support/engine-process';
 import { deleteAmqpQueues, freshPostgresSchema, reachable, TEST_AMQP_URL } from '../test/support/services';
 import { DEFAULT_TABLES, ensureStagingTable } from '../connectors/claims/schema';
 
@@ -31,6 +31,8 @@ const BATCH = num('BENCH_CLAIMS_BATCH', 2000);
 const PREFETCH = num('BENCH_CLAIMS_PREFETCH', 4);
 const INVALID = num('BENCH_CLAIMS_INVALID', 0.02);
 const DUPLICATES = num('BENCH_CLAIMS_DUPLICATES', 0.005);
+/** Engine processes sharing the staging table and the queues (role all each). */
+const PROCESSES = num('BENCH_CLAIMS_PROCESSES', 1);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const s = (ms: number) => (ms / 1000).toFixed(2);
 
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   const production = knexFor(dbs.productionUrl);
   await deleteAmqpQueues(['claims.in', 'claims.dest.production']);
   const dir = tempDir('bench-claims');
-  let engine;
+  const engines: EngineProcess[] = [];
   try {
     // The floor: the same rows, staging -> production, with nothing but COPY.
     await loadStaging(staging, claims, 'floor_source');
@@ -58,27 +60,31 @@ async function main(): Promise<void> {
     log(`floor: plain COPY staging -> production of ${N} rows: ${s(floorMs)} s`);
 
     await ensureStagingTable(staging);
-    engine = await startEngineProcess({
-      dataDir: dir,
-      channelsFile: writeClaimsChannels(dir, { batchSize: BATCH, prefetch: PREFETCH, intervalMs: 50, action: 'hold' }),
-      production: { databaseUrl: store.url, amqpUrl: TEST_AMQP_URL },
-      env: { CLAIMS_STAGING_URL: dbs.stagingUrl, CLAIMS_PRODUCTION_URL: dbs.productionUrl, WASL_SECRET_KEY: 'bench-claims-secret-key-0123456789', LOG_LEVEL: 'warn' },
-    });
+    for (let i = 0; i < PROCESSES; i++) {
+      engines.push(
+        await startEngineProcess({
+          dataDir: tempDir(`bench-claims-${i}`),
+          channelsFile: writeClaimsChannels(dir, { batchSize: BATCH, prefetch: PREFETCH, intervalMs: 50, action: 'hold' }),
+          production: { databaseUrl: store.url, amqpUrl: TEST_AMQP_URL },
+          nodeArgs: process.env.BENCH_CLAIMS_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CLAIMS_PROFILE}`] : [],
+          env: { CLAIMS_STAGING_URL: dbs.stagingUrl, CLAIMS_PRODUCTION_URL: dbs.productionUrl, WASL_SECRET_KEY: 'bench-claims-secret-key-0123456789', LOG_LEVEL: 'warn' },
+        }),
+      );
+    }
     t = performance.now();
     await loadStaging(staging, claims);
     const loadMs = performance.now() - t;
     const t0 = performance.now();
     const counts = await waitForAllClaims(staging, production, 600_000, 50);
     const wallMs = performance.now() - t0;
-    const channels = (await (await fetch(`${engine.baseUrl}/api/v1/channels`)).json()) as { channels: Array<{ id: string; stages?: Record<string, { batches: number; items: number; failed: number; totalMs: number; meanBatchMs: number }> }> };
-    const stages = channels.channels.find((c) => c.id === 'claims')?.stages ?? {};
+    const stages = mergeStages(await Promise.all(engines.map(async (e) => ((await (await fetch(`${e.baseUrl}/api/v1/channels`)).json()) as ChannelsAnswer).channels.find((c) => c.id === 'claims')?.stages ?? {})));
     // Staging rows are marked done just after their production commit: give the last batch a moment.
     await new Promise((r) => setTimeout(r, 500));
     const final = await countClaims(staging, production);
     const ok = final.staged === N && final.production + final.failed === final.staged && final.inBoth === 0;
 
     log('');
-    log(`claims through the channel (RabbitMQ + PostgreSQL store, batch ${BATCH}, prefetch ${PREFETCH}, ${os.cpus().length} cores):`);
+    log(`claims through the channel (RabbitMQ + PostgreSQL store, batch ${BATCH}, prefetch ${PREFETCH}, ${PROCESSES} engine process(es), ${os.cpus().length} cores):`);
     log(`  staged ${final.staged} (COPY load ${s(loadMs)} s, not counted)`);
     log(`  wall ${s(wallMs)} s = ${Math.round(N / (wallMs / 1000))} claims/s; floor ${s(floorMs)} s; ratio ${(wallMs / floorMs).toFixed(2)}x the floor`);
     log(`  production ${final.production} + failed ${final.failed} = ${final.production + final.failed} (in both: ${final.inBoth}); staging done ${final.stagingDone}; batches ${final.batches}`);
@@ -86,17 +92,36 @@ async function main(): Promise<void> {
     for (const [stage, f] of Object.entries(stages)) log(`    ${stage.padEnd(9)} ${String(f.items).padStart(7)} claims ${String(f.failed).padStart(6)} failed ${f.totalMs.toFixed(0).padStart(7)} ms total ${f.meanBatchMs.toFixed(1).padStart(7)} ms/batch`);
     log(`  count check: ${ok ? 'OK' : 'FAILED'} (target: 100,000 claims in at most 5 s)`);
     process.stdout.write(
-      `${JSON.stringify({ bench: 'claims', claims: N, batch: BATCH, seconds: +(wallMs / 1000).toFixed(3), claimsPerSecond: Math.round(N / (wallMs / 1000)), floorSeconds: +(floorMs / 1000).toFixed(3), ratioToFloor: +(wallMs / floorMs).toFixed(2), production: final.production, failed: final.failed, inBoth: final.inBoth, countCheck: ok, waitedCounts: counts, stages })}\n`,
+      `${JSON.stringify({ bench: 'claims', claims: N, batch: BATCH, processes: PROCESSES, seconds: +(wallMs / 1000).toFixed(3), claimsPerSecond: Math.round(N / (wallMs / 1000)), floorSeconds: +(floorMs / 1000).toFixed(3), ratioToFloor: +(wallMs / floorMs).toFixed(2), production: final.production, failed: final.failed, inBoth: final.inBoth, countCheck: ok, waitedCounts: counts, stages })}\n`,
     );
     if (!ok) process.exitCode = 1;
   } finally {
-    await engine?.stop();
+    for (const e of engines) await e.stop();
     await staging.destroy();
     await production.destroy();
     await dbs.drop();
     await store.drop();
     await deleteAmqpQueues(['claims.in', 'claims.dest.production']).catch(() => undefined);
   }
+}
+
+type StageFigures = { batches: number; items: number; failed: number; totalMs: number; meanBatchMs: number };
+type ChannelsAnswer = { channels: Array<{ id: string; stages?: Record<string, StageFigures> }> };
+
+/** Sums each stage's figures over the engine processes. */
+function mergeStages(all: Array<Record<string, StageFigures>>): Record<string, StageFigures> {
+  const out: Record<string, StageFigures> = {};
+  for (const stages of all) {
+    for (const [k, f] of Object.entries(stages)) {
+      const o = (out[k] ??= { batches: 0, items: 0, failed: 0, totalMs: 0, meanBatchMs: 0 });
+      o.batches += f.batches;
+      o.items += f.items;
+      o.failed += f.failed;
+      o.totalMs += f.totalMs;
+      o.meanBatchMs = o.batches ? o.totalMs / o.batches : 0;
+    }
+  }
+  return out;
 }
 
 /** COPY the floor_source rows out of staging and into production's floor_claims, streamed. */

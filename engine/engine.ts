@@ -20,6 +20,8 @@ import { StageStats } from './runtime/stage-stats';
 import { secretBoxFrom } from '../common/secret-box';
 import type { WaslRuntime } from './runtime/types';
 import { apiRouter } from './server/api';
+import { claimsApi } from './server/claims-api';
+import { claimsWorkbenchPage } from './server/claims-workbench-page';
 import { startNodeRed, type EmbeddedNodeRed } from './server/node-red';
 import { opsPage } from './server/ops-page';
 import { openStore } from './store';
@@ -97,6 +99,10 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   let ready = false;
   app.use('/fhir/R4', fhir.router);
   app.use('/api/v1', apiRouter({ runtime, channels: () => channels, ready: () => ready, mode, startedAt: new Date() }));
+  // Failed-claims workbench over CLAIMS_PRODUCTION_URL (503 until it and WASL_SECRET_KEY are set).
+  const claimsWorkbench = claimsApi({ sealer: runtime.secretBox, channels: () => channels });
+  app.use('/api/v1/claims', claimsWorkbench.router);
+  app.get('/claims/failed', (_req, res) => res.type('html').send(claimsWorkbenchPage()));
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -142,6 +148,7 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
         runtime.receipts.failAll('engine stopping');
         await transport.close();
         await store.close();
+        await claimsWorkbench.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       })()),

@@ -61,14 +61,57 @@ export function sealBatch(batchId: string, source: ClaimBatch['source'], claims:
   return { batchId, source, claims: open, sealed: sealer.seal(JSON.stringify(secret), ownerOf(batchId)), outcomes: claims.map(() => ({})), timings: {} };
 }
 
+/**
+ * Opened claims per batch object, so the stages that run in one process on the same message
+ * (validate -> predict -> price) decrypt and rebuild the claims once, not once each. Weak: the
+ * cache goes with the message.
+ */
+const opened = new WeakMap<ClaimBatch, Claim[]>();
+
 /** The batch's claims with their sensitive fields back, in memory only. */
 export function openBatch(batch: ClaimBatch, sealer: Sealer): Claim[] {
+  const cached = opened.get(batch);
+  if (cached) return cached;
+  const claims = openClaims(batch, sealer);
+  opened.set(batch, claims);
+  return claims;
+}
+
+function openClaims(batch: ClaimBatch, sealer: Sealer): Claim[] {
   const secret = JSON.parse(sealer.open(batch.sealed, ownerOf(batch.batchId))) as SensitiveValues[];
   if (secret.length !== batch.claims.length) throw new Error(`batch ${batch.batchId}: ${secret.length} sealed records for ${batch.claims.length} claims`);
   return batch.claims.map((c, i) => {
     const [memberId, patientFamily, patientGiven, birthDate] = secret[i];
     return { ...c, memberId, patientFamily, patientGiven, birthDate };
   });
+}
+
+/**
+ * What the message store keeps of a batch: which staging rows it carries, not the claims. The
+ * staging table is the durable copy of their content (a row stays there, leased, until it is
+ * written), so the store needs the reference, not a second copy of a megabyte per batch; and it
+ * then holds no member id, name or birth date at all, sealed or not.
+ */
+export function batchManifest(batch: ClaimBatch): string {
+  return JSON.stringify({ batchId: batch.batchId, source: batch.source, claims: batch.claims.length, stagingIds: idRanges(batch.claims.map((c) => c.stagingId)) });
+}
+
+/** Consecutive numeric ids as `first-last` ranges: 2,000 claimed ids are usually one range. */
+export function idRanges(ids: string[]): string[] {
+  const out: string[] = [];
+  let start = ids[0];
+  let prev = ids[0];
+  for (let i = 1; i <= ids.length; i++) {
+    const id = ids[i];
+    if (id !== undefined && /^\d+$/.test(id) && /^\d+$/.test(prev) && BigInt(id) === BigInt(prev) + 1n) {
+      prev = id;
+      continue;
+    }
+    if (start !== undefined) out.push(start === prev ? start : `${start}-${prev}`);
+    start = id;
+    prev = id;
+  }
+  return out;
 }
 
 /** Whether a queued payload is a claim batch (what the claims nodes accept). */

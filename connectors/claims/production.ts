@@ -39,6 +39,8 @@ export interface WriteResult {
   replayed: number;
   /** Staging ids the unique key turned away, now in failed_claims. */
   duplicates: string[];
+  /** Milliseconds per step inside the write (copy, insert, failed, ...), for the stage figures. */
+  steps?: Record<string, number>;
 }
 
 /** The rule id of a duplicate that only the database caught. */

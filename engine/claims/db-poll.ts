@@ -11,7 +11,7 @@
 import { hostname } from 'node:os';
 import { toWaslError, type WaslError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import { sealBatch, type Sealer } from '../../connectors/claims/batch';
+import { batchManifest, sealBatch, type Sealer } from '../../connectors/claims/batch';
 import type { ClaimsStaging } from '../../connectors/claims/staging';
 import { messageIdFor } from '../runtime/hl7-intake';
 import type { WaslRuntime } from '../runtime/types';
@@ -102,7 +102,7 @@ export class DbPoll {
         sender: SENDER,
         controlId: batch.batchId,
         messageType: 'claims-batch',
-        raw: JSON.stringify(batch),
+        raw: batchManifest(batch),
       });
       if (received.duplicate && received.accepted) return;
       const receipt = runtime.receipts.open(this.o.queueTimeoutMs ?? 30_000);

@@ -157,13 +157,21 @@ export async function writeBatch(batch: ClaimBatch, deps: WriteDeps): Promise<Wr
     // Not failed and not priced: a stage is missing from the channel. Failing loudly beats writing an unpriced claim.
     else failed.push({ claim, failures: [{ rule: 'NOT_PRICED', severity: 'error', field: 'claim', value: '', message: 'the claim reached the destination without a price: is wasl-claims-price in the channel?' }] });
   });
+  const writeStarted = performance.now();
   const result = await deps.writer.write({ batchId: batch.batchId, priced, failed });
+  const commitMs = performance.now() - writeStarted;
+  const doneStarted = performance.now();
   await deps.staging?.markDone(
     claims.map((c) => c.stagingId),
     batch.batchId,
   );
   const ms = performance.now() - started;
   batch.timings.write = round(ms);
+  // Where the write's time went: open and split, each SQL step, the commit, the staging update.
+  batch.timings['write.prepare'] = round(writeStarted - started);
+  for (const [k, v] of Object.entries(result.steps ?? {})) batch.timings[`write.${k}`] = v;
+  batch.timings['write.transaction'] = round(commitMs);
+  batch.timings['write.markDone'] = round(performance.now() - doneStarted);
   return { ...result, replayed: result.replayed + batch.outcomes.filter((o) => o.alreadyWritten).length, ms };
 }
 

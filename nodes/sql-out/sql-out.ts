@@ -92,6 +92,8 @@ export = function register(RED: NodeAPI): void {
         record: (r) => ({ sent: `batch ${batch.batchId}: ${batch.claims.length} claims`, response: JSON.stringify({ written: r.written, failed: r.failed, replayed: r.replayed, duplicates: r.duplicates.length }) }),
         respond: (out, r) => {
           runtime.stageStats?.record(channel, 'write', batch.claims.length, r.failed, r.ms);
+          // The write's own steps (copy, insert, failed, transaction, markDone), to see where its time goes.
+          for (const [k, v] of Object.entries(batch.timings)) if (k.startsWith('write.')) runtime.stageStats?.record(channel, k, batch.claims.length, 0, v);
           runtime.metrics.claimStageSeconds.observe({ channel, stage: 'write' }, r.ms / 1000);
           runtime.metrics.claims.inc({ channel, outcome: 'written' }, r.written);
           runtime.metrics.claims.inc({ channel, outcome: 'failed' }, r.failed);

@@ -116,6 +116,8 @@ export async function waitForAllClaims(staging: Knex, production: Knex, timeoutM
 }
 
 export interface ClaimsChannelOptions {
+  /** Channel id (names the queues); default claims. */
+  id?: string;
   batchSize?: number;
   leaseS?: number;
   intervalMs?: number;
@@ -130,8 +132,8 @@ export function writeClaimsChannels(dir: string, o: ClaimsChannelOptions = {}): 
   fs.writeFileSync(
     file,
     `channels:
-  - id: claims
-    name: Claims
+  - id: ${o.id ?? 'claims'}
+    name: Claims ${o.id ?? ''}
     source:
       type: db-poll
       batchSize: ${o.batchSize ?? 2000}

@@ -28,6 +28,8 @@ export interface EngineProcessOptions {
   mllpPort?: number;
   production?: { databaseUrl: string; amqpUrl: string };
   env?: Record<string, string>;
+  /** Node.js flags before the script, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 export async function startEngineProcess(options: EngineProcessOptions): Promise<EngineProcess> {
@@ -47,7 +49,7 @@ export async function startEngineProcess(options: EngineProcessOptions): Promise
     LOG_LEVEL: 'info',
     ...options.env,
   };
-  const child: ChildProcess = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
