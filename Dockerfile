@@ -24,6 +24,8 @@ COPY --from=build --chown=wasl:wasl /app/dist ./dist
 COPY --chown=wasl:wasl package.json channels.yaml ./
 COPY --chown=wasl:wasl bin ./bin
 COPY --chown=wasl:wasl flows ./flows
+# Claims reference data read at run time: rules, code sets, CMS fee schedule, the denial model.
+COPY --chown=wasl:wasl transformers/claims/data ./transformers/claims/data
 USER wasl
 VOLUME ["/data"]
 EXPOSE 1880 2575

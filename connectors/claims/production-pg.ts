@@ -113,6 +113,7 @@ export class PostgresProductionWriter implements ProductionWriter {
             (await trx.raw(
               `INSERT INTO ?? (${cols}) SELECT ${cols} FROM wasl_claims_load u
                 WHERE NOT EXISTS (SELECT 1 FROM ?? f WHERE f.staging_id = u.staging_id)
+                ORDER BY u.facility_id, u.claim_id
                ON CONFLICT DO NOTHING RETURNING staging_id::text AS id`,
               [t.claims, t.failed],
             )) as { rows: Array<{ id: string }> }
@@ -231,7 +232,10 @@ export class PostgresProductionWriter implements ProductionWriter {
 /** The batch's priced claims as CSV lines, in CLAIM_COLUMNS order. */
 function claimCsvRows(batch: WriteBatch): string {
   let out = '';
-  for (const r of batch.priced) {
+  // In key order: two batches holding the same keys (duplicates racing) then take the unique
+  // index's row locks in the same order, so one waits for the other instead of deadlocking.
+  const sorted = [...batch.priced].sort((a, b) => compareKeys(a.claim, b.claim));
+  for (const r of sorted) {
     const c = r.claim;
     out +=
       [
@@ -260,6 +264,10 @@ function claimCsvRows(batch: WriteBatch): string {
       ].join(',') + '\n';
   }
   return out;
+}
+
+function compareKeys(a: { facilityId: string; claimId: string }, b: { facilityId: string; claimId: string }): number {
+  return a.facilityId < b.facilityId ? -1 : a.facilityId > b.facilityId ? 1 : a.claimId < b.claimId ? -1 : a.claimId > b.claimId ? 1 : 0;
 }
 
 /** A CSV field: always quoted (quotes doubled), so commas, quotes and newlines are safe; absent = NULL. */

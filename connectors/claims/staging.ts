@@ -22,6 +22,12 @@ export interface StagingOptions {
   workerId: string;
   /** A claimed row not finished within this many seconds may be claimed again. */
   leaseS: number;
+  /**
+   * Claims of one row before it is left alone (default 5). A row whose batch keeps failing
+   * (dead-lettered each time) would otherwise come back every lease, forever; past this it stays
+   * `in_flight` with its attempts, for an operator (ops figures count it as stuck).
+   */
+  maxAttempts?: number;
 }
 
 interface StagingRow {
@@ -66,14 +72,14 @@ export class ClaimsStaging {
     const { rows } = (await this.knex.raw(
       `UPDATE ${t} s SET status = 'in_flight', claimed_by = ?, claimed_at = ?, attempts = s.attempts + 1
          FROM (SELECT id FROM ${t}
-                WHERE status = 'new' OR (status = 'in_flight' AND claimed_at < ?)
+                WHERE status = 'new' OR (status = 'in_flight' AND claimed_at < ? AND attempts < ?)
                 ORDER BY status, id LIMIT ? FOR UPDATE SKIP LOCKED) picked
         WHERE s.id = picked.id
         RETURNING s.id::text AS id, s.claim_id, s.facility_id, s.frequency, s.original_reference, s.payer_id, s.member_id,
                   s.patient_family, s.patient_given, to_char(s.birth_date, 'YYYY-MM-DD') AS birth_date, s.sex,
                   s.billing_npi, s.rendering_npi, s.place_of_service, s.diagnoses, s.lines,
                   s.total_charge_cents::text AS total_charge_cents, s.locality_mac, s.locality_number`,
-      [this.options.workerId, claimedAt, new Date(claimedAt.getTime() - this.options.leaseS * 1000), limit],
+      [this.options.workerId, claimedAt, new Date(claimedAt.getTime() - this.options.leaseS * 1000), this.options.maxAttempts ?? 5, limit],
     )) as { rows: StagingRow[] };
     if (rows.length === 0) return undefined;
     // RETURNING gives no order; the batch id and the claims' order must not depend on it.
@@ -88,10 +94,11 @@ export class ClaimsStaging {
     await this.knex.raw(`UPDATE ?? SET status = 'done', batch_id = ? WHERE id = ANY(?::bigint[])`, [this.table, batchId, stagingIds]);
   }
 
-  /** Row counts by status (ops pages, bench count check). */
+  /** Row counts by status, and `stuck`: rows past maxAttempts that no poll takes any more. */
   async counts(): Promise<Record<string, number>> {
     const rows = (await this.knex(this.table).select('status').count({ n: '*' }).groupBy('status')) as Array<{ status: string; n: string | number }>;
-    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    const stuck = (await this.knex(this.table).where('status', 'in_flight').andWhere('attempts', '>=', this.options.maxAttempts ?? 5).count({ n: '*' })) as Array<{ n: string | number }>;
+    return { ...Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])), stuck: Number(stuck[0]?.n ?? 0) };
   }
 }
 

@@ -147,6 +147,7 @@ function sourceStage(channel: string, source: SourceConfig): Stage {
           batchSize: source.batchSize ?? DEFAULTS.claims.batchSize,
           intervalMs: source.intervalMs ?? DEFAULTS.claims.intervalMs,
           leaseS: source.leaseS ?? DEFAULTS.claims.leaseS,
+          maxAttempts: source.maxAttempts ?? DEFAULTS.claims.maxAttempts,
           maxInFlight: source.maxInFlight ?? DEFAULTS.claims.maxInFlight,
           createTable: source.createTable ?? false,
         },

@@ -55,6 +55,8 @@ export const DEFAULTS = {
     intervalMs: 1000,
     /** A claimed row not finished in this time is claimed again (its process is presumed dead). */
     leaseS: 300,
+    /** Claims of one staging row before it is left for an operator (its batch keeps failing). */
+    maxAttempts: 5,
     /** Batches being stored and queued at once by one poller. */
     maxInFlight: 2,
     predictAction: 'hold' as const,

@@ -248,6 +248,7 @@ const dbPollSource = {
     batchSize: { type: 'integer', minimum: 1, maximum: 50000, default: DEFAULTS.claims.batchSize },
     intervalMs: { type: 'integer', minimum: 10, default: DEFAULTS.claims.intervalMs },
     leaseS: { type: 'integer', minimum: 1, default: DEFAULTS.claims.leaseS },
+    maxAttempts: { type: 'integer', minimum: 1, default: DEFAULTS.claims.maxAttempts },
     maxInFlight: { type: 'integer', minimum: 1, maximum: 16, default: DEFAULTS.claims.maxInFlight },
     createTable: { type: 'boolean', default: false },
   },

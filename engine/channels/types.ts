@@ -255,6 +255,8 @@ export interface DbPollSourceConfig {
   intervalMs?: number;
   /** Seconds before a claimed, unfinished row is claimed again (default 300). */
   leaseS?: number;
+  /** Claims of one row before it is left for an operator: its batch keeps failing (default 5). */
+  maxAttempts?: number;
   /** Batches being stored and queued at once (default 2). */
   maxInFlight?: number;
   /** Create the staging table when missing (demo, bench). Default false. */

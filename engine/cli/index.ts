@@ -8,6 +8,7 @@ import { logToStderr } from '../../common/logger';
 import { runValidate } from '../channels/validate-command';
 import { configFromEnv } from '../config';
 import { openStore } from '../store';
+import { registerClaimsStageCommand } from './claims-stage';
 import { registerFhirSyncCommand } from './fhir-sync';
 import { fhirValidateCommand, hl7ToFhirCommand } from './hl7-commands';
 import { processIo, type CliIo } from './io';
@@ -94,6 +95,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerFhirSyncCommand(program, io, (code) => (exitCode = code));
   registerNphiesBatchCommand(program, io, (code) => (exitCode = code));
   registerNphiesValidateCommand(program, io, (code) => (exitCode = code));
+  registerClaimsStageCommand(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

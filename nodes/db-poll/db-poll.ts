@@ -22,6 +22,7 @@ interface DbPollDef extends NodeDef {
   batchSize: number | string;
   intervalMs: number | string;
   leaseS: number | string;
+  maxAttempts: number | string;
   maxInFlight: number | string;
   /** Create the staging table when missing (demo and tests). */
   createTable?: boolean | string;
@@ -49,7 +50,7 @@ export = function register(RED: NodeAPI): void {
 
     const table = config.table || DEFAULT_TABLES.staging;
     const pool = acquirePostgres(url);
-    const staging = new ClaimsStaging(pool.knex, { table, workerId: workerId(), leaseS: positive(config.leaseS, 300) });
+    const staging = new ClaimsStaging(pool.knex, { table, workerId: workerId(), leaseS: positive(config.leaseS, 300), maxAttempts: positive(config.maxAttempts, 5) });
     const poll = new DbPoll({
       runtime,
       channel,

@@ -5,14 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import knexFactory, { type Knex } from 'knex';
-import { from as copyFrom } from 'pg-copy-streams';
-import type { PoolClient } from 'pg';
-import { ensureStagingTable, DEFAULT_TABLES } from '../../connectors/claims/schema';
-import { stagingRowOf } from '../../connectors/claims/staging';
-import type { Claim } from '../../transformers/claims/types';
+import { copyIntoStaging } from '../../connectors/claims/staging-load';
 import { freshPostgresSchema } from './services';
 
 export interface ClaimsDatabases {
@@ -39,37 +33,8 @@ export function knexFor(url: string): Knex {
   return knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 4 } });
 }
 
-const STAGING_COLUMNS = Object.keys(stagingRowOf({ stagingId: '0', claimId: '', facilityId: '', payerId: '', memberId: '', patientFamily: '', patientGiven: '', birthDate: '', sex: '', billingNpi: '', placeOfService: '', diagnoses: [], lines: [], totalChargeCents: 0 }));
-
-/** CSV field: quoted, quotes doubled; null as an unquoted empty field (COPY's CSV NULL). */
-function csvField(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  return `"${String(v).replace(/"/g, '""')}"`;
-}
-
 /** Creates the staging table if needed and COPYs the claims in (ids assigned by the table). */
-export async function loadStaging(knex: Knex, claims: Claim[], table = DEFAULT_TABLES.staging): Promise<void> {
-  await ensureStagingTable(knex, { ...DEFAULT_TABLES, staging: table });
-  const conn = (await knex.client.acquireConnection()) as PoolClient;
-  try {
-    const copy = conn.query(copyFrom(`COPY "${table}" (${STAGING_COLUMNS.map((c) => `"${c}"`).join(', ')}) FROM STDIN WITH (FORMAT csv)`));
-    const CHUNK = 2000;
-    async function* rows() {
-      for (let i = 0; i < claims.length; i += CHUNK) {
-        yield claims
-          .slice(i, i + CHUNK)
-          .map((c) => {
-            const r = stagingRowOf(c);
-            return STAGING_COLUMNS.map((k) => csvField(r[k])).join(',') + '\n';
-          })
-          .join('');
-      }
-    }
-    await pipeline(Readable.from(rows()), copy);
-  } finally {
-    await knex.client.releaseConnection(conn);
-  }
-}
+export const loadStaging = copyIntoStaging;
 
 export interface ClaimCounts {
   staged: number;

@@ -89,7 +89,7 @@ const EVERY_FIELD: ChannelsFile = {
     {
       id: 'every-claims-field',
       name: 'Every claims field',
-      source: { type: 'db-poll', urlEnv: 'CLAIMS_STAGING_URL', table: 'claims_staging', batchSize: 2000, intervalMs: 1000, leaseS: 300, maxInFlight: 2, createTable: true },
+      source: { type: 'db-poll', urlEnv: 'CLAIMS_STAGING_URL', table: 'claims_staging', batchSize: 2000, intervalMs: 1000, leaseS: 300, maxAttempts: 5, maxInFlight: 2, createTable: true },
       transformers: [
         { type: 'claims-validate', rulesFile: '/etc/wasl/rules.yaml', duplicatesAgainst: 'production' },
         { type: 'claims-predict', modelFile: '/etc/wasl/model.json', threshold: 0.5, action: 'hold' },
