@@ -25,7 +25,6 @@ import {
   type WriteBatch,
   type WriteResult,
 } from './production';
-import { linesWithPrices } from './production-pg';
 import { DEFAULT_TABLES, productionTableDefinitions, type ClaimTables } from './schema';
 
 /** A knex that only compiles SQL in SQL Server's dialect (never connects). */
@@ -53,6 +52,7 @@ export function claimsBulkTable(): sql.Table {
   t.columns.add('place_of_service', sql.NVarChar(2), { nullable: false });
   t.columns.add('diagnoses', sql.NVarChar(sql.MAX), { nullable: false });
   t.columns.add('lines', sql.NVarChar(sql.MAX), { nullable: false });
+  t.columns.add('priced_lines', sql.NVarChar(sql.MAX), { nullable: false });
   t.columns.add('total_charge_cents', sql.BigInt, { nullable: false });
   t.columns.add('allowed_cents', sql.BigInt, { nullable: false });
   t.columns.add('conversion_factor', sql.NVarChar(12), { nullable: false });
@@ -82,7 +82,8 @@ export function fillBulkTable(table: sql.Table, batch: WriteBatch): sql.Table {
       c.renderingNpi ?? null,
       c.placeOfService,
       JSON.stringify(c.diagnoses),
-      JSON.stringify(linesWithPrices(r)),
+      JSON.stringify(c.lines),
+      JSON.stringify(r.priced.lines),
       c.totalChargeCents,
       r.priced.allowedCents,
       r.priced.conversionFactor,

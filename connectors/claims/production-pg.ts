@@ -43,6 +43,7 @@ const CLAIM_COLUMNS: Array<[string, string]> = [
   ['place_of_service', 'text'],
   ['diagnoses', 'text'],
   ['lines', 'text'],
+  ['priced_lines', 'text'],
   ['total_charge_cents', 'bigint'],
   ['allowed_cents', 'bigint'],
   ['conversion_factor', 'text'],
@@ -98,8 +99,9 @@ export class PostgresProductionWriter implements ProductionWriter {
       const duplicates: string[] = [];
       if (batch.priced.length > 0) {
         const cols = CLAIM_COLUMNS.map(([c]) => `"${c}"`).join(', ');
-        const text = claimCsvRows(batch);
+        const text = claimCopyRows(batch);
         const ids = batch.priced.map((p) => p.claim.stagingId);
+        step('csv');
         let rows = await this.copyStraight(trx, cols, text, ids);
         step('copy');
         if (!rows) {
@@ -107,8 +109,8 @@ export class PostgresProductionWriter implements ProductionWriter {
           // COPY into a temporary table, then one INSERT that skips what is held. ON CONFLICT DO
           // NOTHING with no target covers both unique keys: staging_id (a replay) and the
           // original-claim key (a duplicate); which one is told apart below.
-          await trx.raw(`CREATE TEMP TABLE IF NOT EXISTS wasl_claims_load (LIKE ?? INCLUDING DEFAULTS) ON COMMIT DROP`, [t.claims]);
-          await copyCsv(trx, `COPY wasl_claims_load (${cols}) FROM STDIN WITH (FORMAT csv)`, text);
+          await trx.raw(`CREATE TEMP TABLE IF NOT EXISTS wasl_claims_load (LIKE ?? INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`, [t.claims]);
+          await copyCsv(trx, `COPY wasl_claims_load (${cols}) FROM STDIN`, text);
           rows = (
             (await trx.raw(
               `INSERT INTO ?? (${cols}) SELECT ${cols} FROM wasl_claims_load u
@@ -158,7 +160,7 @@ export class PostgresProductionWriter implements ProductionWriter {
   private async copyStraight(trx: Knex.Transaction, cols: string, text: string, ids: string[]): Promise<Array<{ id: string }> | undefined> {
     await trx.raw('SAVEPOINT wasl_copy');
     try {
-      await copyCsv(trx, `COPY ${this.knex.raw('??', [this.tables.claims]).toQuery()} (${cols}) FROM STDIN WITH (FORMAT csv)`, text);
+      await copyCsv(trx, `COPY ${this.knex.raw('??', [this.tables.claims]).toQuery()} (${cols}) FROM STDIN`, text);
       const { rows } = (await trx.raw(`SELECT 1 FROM ?? WHERE staging_id = ANY(?::bigint[]) LIMIT 1`, [this.tables.failed, ids])) as { rows: unknown[] };
       if (rows.length > 0) {
         await trx.raw('ROLLBACK TO SAVEPOINT wasl_copy');
@@ -229,53 +231,64 @@ export class PostgresProductionWriter implements ProductionWriter {
   }
 }
 
-/** The batch's priced claims as CSV lines, in CLAIM_COLUMNS order. */
-function claimCsvRows(batch: WriteBatch): string {
-  let out = '';
+/**
+ * The batch's priced claims as COPY text-format lines (tab-separated, `\N` for NULL), in
+ * CLAIM_COLUMNS order. Text format, not CSV: the JSON columns are full of quotes, which CSV would
+ * have to double on every field; text format only escapes backslash, tab and line breaks, which
+ * these values almost never hold (checked per value, escaped when they do).
+ */
+function claimCopyRows(batch: WriteBatch): string {
   // In key order: two batches holding the same keys (duplicates racing) then take the unique
   // index's row locks in the same order, so one waits for the other instead of deadlocking.
   const sorted = [...batch.priced].sort((a, b) => compareKeys(a.claim, b.claim));
-  for (const r of sorted) {
+  const batchId = copyText(batch.batchId);
+  const parts: string[] = new Array(sorted.length);
+  for (let i = 0; i < sorted.length; i++) {
+    const r = sorted[i];
     const c = r.claim;
-    out +=
-      [
-        c.stagingId,
-        csv(c.claimId),
-        csv(c.facilityId),
-        csv(c.frequency ?? '1'),
-        csv(c.originalReference),
-        csv(c.payerId),
-        csv(c.memberId),
-        csv(c.patientFamily),
-        csv(c.patientGiven),
-        csv(c.birthDate),
-        csv(c.sex),
-        csv(c.billingNpi),
-        csv(c.renderingNpi),
-        csv(c.placeOfService),
-        csv(JSON.stringify(c.diagnoses)),
-        csv(JSON.stringify(linesWithPrices(r))),
-        c.totalChargeCents,
-        r.priced.allowedCents,
-        csv(r.priced.conversionFactor),
-        r.prediction ? r.prediction.score.toFixed(5) : '',
-        csv(r.prediction?.decidedBy),
-        csv(batch.batchId),
-      ].join(',') + '\n';
+    parts[i] =
+      c.stagingId +
+      '\t' + copyText(c.claimId) +
+      '\t' + copyText(c.facilityId) +
+      '\t' + copyText(c.frequency ?? '1') +
+      '\t' + copyText(c.originalReference) +
+      '\t' + copyText(c.payerId) +
+      '\t' + copyText(c.memberId) +
+      '\t' + copyText(c.patientFamily) +
+      '\t' + copyText(c.patientGiven) +
+      '\t' + copyText(c.birthDate) +
+      '\t' + copyText(c.sex) +
+      '\t' + copyText(c.billingNpi) +
+      '\t' + copyText(c.renderingNpi) +
+      '\t' + copyText(c.placeOfService) +
+      '\t' + copyText(JSON.stringify(c.diagnoses)) +
+      '\t' + copyText(JSON.stringify(c.lines)) +
+      '\t' + copyText(JSON.stringify(r.priced.lines)) +
+      '\t' + c.totalChargeCents +
+      '\t' + r.priced.allowedCents +
+      '\t' + copyText(r.priced.conversionFactor) +
+      '\t' + (r.prediction ? r.prediction.score.toFixed(5) : '\\N') +
+      '\t' + copyText(r.prediction?.decidedBy) +
+      '\t' + batchId +
+      '\n';
   }
-  return out;
+  return parts.join('');
 }
 
 function compareKeys(a: { facilityId: string; claimId: string }, b: { facilityId: string; claimId: string }): number {
   return a.facilityId < b.facilityId ? -1 : a.facilityId > b.facilityId ? 1 : a.claimId < b.claimId ? -1 : a.claimId > b.claimId ? 1 : 0;
 }
 
-/** A CSV field: always quoted (quotes doubled), so commas, quotes and newlines are safe; absent = NULL. */
-function csv(v: string | undefined | null): string {
-  return v === undefined || v === null ? '' : `"${v.replace(/"/g, '""')}"`;
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
+/** A COPY text-format value: `\N` when absent; backslash, tab, CR and LF escaped. */
+function copyText(v: string | undefined | null): string {
+  if (v === undefined || v === null) return '\\N';
+  if (!NEEDS_ESCAPE.test(v)) return v;
+  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-/** Streams CSV text into a COPY ... FROM STDIN on the transaction's own connection. */
+/** Streams text into a COPY ... FROM STDIN on the transaction's own connection. */
 async function copyCsv(trx: Knex.Transaction, statement: string, text: string): Promise<void> {
   const conn = (await trx.client.acquireConnection()) as PoolClient;
   try {
@@ -285,8 +298,3 @@ async function copyCsv(trx: Knex.Transaction, statement: string, text: string): 
   }
 }
 
-/** Each line with its allowed amount and pricing basis, as production stores it. */
-export function linesWithPrices(r: { claim: { lines: Array<{ line: number }> }; priced: { lines: Array<{ line: number; allowedCents: number; basis: string }> } }): unknown[] {
-  const byLine = new Map(r.priced.lines.map((l) => [l.line, l]));
-  return r.claim.lines.map((l) => ({ ...l, allowedCents: byLine.get(l.line)?.allowedCents ?? null, basis: byLine.get(l.line)?.basis ?? null }));
-}

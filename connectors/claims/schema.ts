@@ -109,7 +109,8 @@ export function productionTableDefinitions(knex: Knex, tables: ClaimTables = DEF
         t.string('rendering_npi', 10);
         t.string('place_of_service', 2).notNullable();
         t.text('diagnoses').notNullable();
-        t.text('lines').notNullable(); // JSON: the claim's lines with allowedCents and basis
+        t.text('lines').notNullable(); // JSON: the claim's lines as staged
+        t.text('priced_lines').notNullable(); // JSON: per line { line, allowedCents, basis }
         t.bigInteger('total_charge_cents').notNullable();
         t.bigInteger('allowed_cents').notNullable();
         t.string('conversion_factor', 12).notNullable();
