@@ -15,7 +15,7 @@ export function opsPage(): string {
 </style></head>
 <body>
 <h1>Wasl</h1>
-<nav><a href="/editor/">Flow editor</a><a href="/api/v1/channels">Channels API</a><a href="/metrics">Metrics</a><a href="/fhir/R4/metadata">Demo FHIR server</a></nav>
+<nav><a href="/editor/">Flow editor</a><a href="/claims/failed">Failed claims</a><a href="/api/v1/channels">Channels API</a><a href="/metrics">Metrics</a><a href="/fhir/R4/metadata">Demo FHIR server</a></nav>
 <h2>Channels</h2>
 <table id="channels"><thead><tr><th>Channel</th><th>State</th><th>Received</th><th>Filtered</th><th>Queued</th><th>Sent</th><th>Errored</th><th>In queue</th><th>Dead letters</th></tr></thead><tbody></tbody></table>
 <p id="updated"></p>

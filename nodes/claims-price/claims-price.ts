@@ -6,7 +6,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { priceBatch } from '../../engine/claims/stages';
 import { loadFeeSchedule } from '../../transformers/claims/price';
-import { handleStage } from '../shared/claims-stage';
+import { handleStage, refuseAll } from '../shared/claims-stage';
 import { getRuntime } from '../shared/runtime';
 import { setStatus } from '../shared/status';
 
@@ -28,10 +28,16 @@ export = function register(RED: NodeAPI): void {
       schedule = loadFeeSchedule();
     } catch (err) {
       setStatus(node, 'down', 'fee schedule');
-      node.error(`fee schedule not loaded: ${(err as Error).message}`);
+      refuseAll(node, runtime, 'wasl-claims-price', 'CLAIMS_FEE_SCHEDULE', `fee schedule not loaded: ${(err as Error).message}`);
       return;
     }
     const deps = { schedule, conversionFactor: config.conversionFactor || '36.04', useGpci: config.useGpci === true || config.useGpci === 'true' };
+    // A malformed factor would fail every batch as a validation error: refuse it here, once.
+    if (!/^(cms|[0-9]+(\.[0-9]{1,4})?)$/.test(deps.conversionFactor)) {
+      setStatus(node, 'down', 'conversion factor');
+      refuseAll(node, runtime, 'wasl-claims-price', 'CLAIMS_CONVERSION_FACTOR', `conversion factor must be dollars per RVU with up to 4 decimals (e.g. 36.04) or cms, got '${deps.conversionFactor}'`);
+      return;
+    }
     handleStage(RED, node, runtime, 'wasl-claims-price', channel, 'price', (batch) => priceBatch(batch, deps));
   }
   RED.nodes.registerType('wasl-claims-price', ClaimsPriceNode);

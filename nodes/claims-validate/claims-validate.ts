@@ -10,7 +10,7 @@ import { openProductionWriter } from '../../connectors/claims/connections';
 import type { ProductionWriter } from '../../connectors/claims/production';
 import { validateBatch } from '../../engine/claims/stages';
 import { compileRuleSet, loadRuleSet } from '../../transformers/claims/validate';
-import { handleStage } from '../shared/claims-stage';
+import { handleStage, refuseAll } from '../shared/claims-stage';
 import { getRuntime } from '../shared/runtime';
 import { setStatus } from '../shared/status';
 
@@ -35,7 +35,7 @@ export = function register(RED: NodeAPI): void {
       rules = compileRuleSet(loadRuleSet(config.rulesFile || undefined));
     } catch (err) {
       setStatus(node, 'down', 'rules invalid');
-      node.error(`claims rule set not loaded: ${(err as Error).message}`);
+      refuseAll(node, runtime, 'wasl-claims-validate', 'CLAIMS_RULES_INVALID', `claims rule set not loaded: ${(err as Error).message}`);
       return;
     }
     const url = config.productionUrlEnv ? process.env[config.productionUrlEnv] : undefined;

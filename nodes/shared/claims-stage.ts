@@ -5,7 +5,7 @@
  * message: the queue stage retries it or dead-letters it, and the claims stay leased in staging.
  */
 import type { Node, NodeAPI } from 'node-red';
-import { ValidationError } from '../../common/errors';
+import { IntegrationError, ValidationError } from '../../common/errors';
 import { isClaimBatch, type ClaimBatch } from '../../connectors/claims/batch';
 import type { StageReport } from '../../engine/claims/stages';
 import type { WaslRuntime } from '../../engine/runtime/types';
@@ -61,4 +61,20 @@ export function handleStage(
     });
   });
   node.on('close', () => status.cancel());
+}
+
+/**
+ * A stage node whose configuration is unusable (rule file, fee schedule, conversion factor):
+ * every batch fails at once as an integration error, straight to the dead-letter queue with the
+ * reason, instead of waiting out its receipt. The claims stay leased in staging meanwhile.
+ */
+export function refuseAll(node: Node, runtime: WaslRuntime, nodeType: string, code: string, reason: string): void {
+  node.error(reason);
+  node.on('input', (msg, _send, done) => {
+    try {
+      failMessage(runtime, batchOf(msg, nodeType).m, new IntegrationError(code, reason), done);
+    } catch (err) {
+      done(err as Error);
+    }
+  });
 }

@@ -21,7 +21,7 @@ function replace(text: string, from: string, to: string): string {
 describe('engine/channels/load', () => {
   it('accepts the example channels.yaml at the project root', () => {
     const { channels } = loadChannels(path.join(__dirname, '../../../channels.yaml'), {});
-    assert.deepEqual(channels.map((c) => c.id), ['adt-to-fhir', 'nphies-claims', 'nphies-poll']);
+    assert.deepEqual(channels.map((c) => c.id), ['adt-to-fhir', 'nphies-claims', 'nphies-poll', 'claims']);
     const [c] = channels;
     assert.equal(c.id, 'adt-to-fhir');
     assert.equal((c.source as MllpSourceConfig).port, 2575);

@@ -154,7 +154,8 @@ describe('engine/channels/schema and types stay in sync', () => {
       .replace('${MLLP_PORT:-2575}', '2575')
       .replace('${FHIR_BASE_URL:-builtin}', 'builtin')
       .replaceAll('${NPHIES_URL:-http://127.0.0.1:8091/$process-message}', 'http://127.0.0.1:8091/$process-message')
-      .replaceAll('${WASL_NPHIES_DEMO:-false}', 'false');
+      .replaceAll('${WASL_NPHIES_DEMO:-false}', 'false')
+      .replaceAll('${WASL_CLAIMS_DEMO:-false}', 'false');
     const validate = channelsValidator();
     assert.ok(validate(parse(text)), JSON.stringify(validate.errors));
   });

@@ -32,7 +32,7 @@ describe('engine/channels/validate-command', () => {
     const file = path.join(__dirname, '../../../channels.yaml');
     const { io, out } = capture();
     assert.equal(runValidate(file, io, {}), 0);
-    assert.deepEqual(out, [`${file}: 3 channel(s) valid\n`]);
+    assert.deepEqual(out, [`${file}: 4 channel(s) valid\n`]);
   });
 
   it('prints one line per problem to stderr and returns 1 for an invalid file', () => {
