@@ -21,6 +21,7 @@ import { claimsDatabases, countClaims, knexFor, loadStaging, waitForAllClaims, w
 import { startEngineProcess, tempDir, type EngineProcess } from '../test/support/engine-process';
 import { deleteAmqpQueues, freshPostgresSchema, reachable, TEST_AMQP_URL } from '../test/support/services';
 import { DEFAULT_TABLES, ensureStagingTable } from '../connectors/claims/schema';
+import { cpuSnapshot, cpuSpent } from './claims/cpu';
 
 const num = (name: string, fallback: number): number => {
   const n = Number(process.env[name]);
@@ -75,8 +76,10 @@ async function main(): Promise<void> {
     await loadStaging(staging, claims);
     const loadMs = performance.now() - t;
     const t0 = performance.now();
+    const cpu0 = cpuSnapshot();
     const counts = await waitForAllClaims(staging, production, 600_000, 50);
     const wallMs = performance.now() - t0;
+    const cpu = cpuSpent(cpu0, cpuSnapshot());
     const stages = mergeStages(await Promise.all(engines.map(async (e) => ((await (await fetch(`${e.baseUrl}/api/v1/channels`)).json()) as ChannelsAnswer).channels.find((c) => c.id === 'claims')?.stages ?? {})));
     // Staging rows are marked done just after their production commit: give the last batch a moment.
     await new Promise((r) => setTimeout(r, 500));
@@ -88,11 +91,12 @@ async function main(): Promise<void> {
     log(`  staged ${final.staged} (COPY load ${s(loadMs)} s, not counted)`);
     log(`  wall ${s(wallMs)} s = ${Math.round(N / (wallMs / 1000))} claims/s; floor ${s(floorMs)} s; ratio ${(wallMs / floorMs).toFixed(2)}x the floor`);
     log(`  production ${final.production} + failed ${final.failed} = ${final.production + final.failed} (in both: ${final.inBoth}); staging done ${final.stagingDone}; batches ${final.batches}`);
+    if (cpu) log(`  CPU seconds during the run: engine ${cpu.engine}, PostgreSQL ${cpu.postgres}, RabbitMQ ${cpu.rabbitmq}, other ${cpu.other} (${os.cpus().length} cores x ${s(wallMs)} s = ${((os.cpus().length * wallMs) / 1000).toFixed(1)} available)`);
     log('  per stage (sum of batch times, ms; stages overlap across batches):');
     for (const [stage, f] of Object.entries(stages)) log(`    ${stage.padEnd(9)} ${String(f.items).padStart(7)} claims ${String(f.failed).padStart(6)} failed ${f.totalMs.toFixed(0).padStart(7)} ms total ${f.meanBatchMs.toFixed(1).padStart(7)} ms/batch`);
     log(`  count check: ${ok ? 'OK' : 'FAILED'} (target: 100,000 claims in at most 5 s)`);
     process.stdout.write(
-      `${JSON.stringify({ bench: 'claims', claims: N, batch: BATCH, processes: PROCESSES, seconds: +(wallMs / 1000).toFixed(3), claimsPerSecond: Math.round(N / (wallMs / 1000)), floorSeconds: +(floorMs / 1000).toFixed(3), ratioToFloor: +(wallMs / floorMs).toFixed(2), production: final.production, failed: final.failed, inBoth: final.inBoth, countCheck: ok, waitedCounts: counts, stages })}\n`,
+      `${JSON.stringify({ bench: 'claims', claims: N, batch: BATCH, processes: PROCESSES, seconds: +(wallMs / 1000).toFixed(3), claimsPerSecond: Math.round(N / (wallMs / 1000)), floorSeconds: +(floorMs / 1000).toFixed(3), ratioToFloor: +(wallMs / floorMs).toFixed(2), production: final.production, failed: final.failed, inBoth: final.inBoth, countCheck: ok, cpuSeconds: cpu, waitedCounts: counts, stages })}\n`,
     );
     if (!ok) process.exitCode = 1;
   } finally {

@@ -24,7 +24,9 @@ export type ClaimsDbDialect = 'postgres' | 'mssql';
 export function dialectOf(url: string): ClaimsDbDialect {
   if (/^postgres(ql)?:\/\//i.test(url)) return 'postgres';
   if (/^(mssql|sqlserver):\/\//i.test(url)) return 'mssql';
-  throw new Error(`unsupported claims database URL scheme '${url.split(':')[0]}': use postgres:// or mssql://`);
+  // Name only the scheme: anything more of the value may hold a password.
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+  throw new Error(scheme ? `unsupported claims database URL scheme '${scheme}': use postgres:// or mssql://` : 'the claims database setting is not a URL (no scheme): use postgres://... or mssql://...');
 }
 
 /** A knex pool on a PostgreSQL URL; call the returned release when done. */

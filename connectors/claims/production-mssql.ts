@@ -99,8 +99,9 @@ const CLAIM_COLUMN_NAMES = claimsBulkTable().columns.map((c) => c.name);
 
 /**
  * Moves the loaded rows into `claims`: skips staging ids production holds in either table
- * (replays) and original claims whose key is taken (duplicates, sent to failed_claims by the
- * caller), and outputs the staging ids it inserted.
+ * (replays), original claims whose key is taken, and a second original with the same key within
+ * the load (duplicates: the caller sends them to failed_claims), and outputs the staging ids it
+ * inserted.
  */
 export function moveLoadedClaimsSql(tables: ClaimTables = DEFAULT_TABLES): Knex.SqlNative {
   const cols = CLAIM_COLUMN_NAMES.map(() => '??').join(', ');
@@ -110,8 +111,41 @@ export function moveLoadedClaimsSql(tables: ClaimTables = DEFAULT_TABLES): Knex.
        SELECT ${CLAIM_COLUMN_NAMES.map(() => 'l.??').join(', ')} FROM ?? l
         WHERE NOT EXISTS (SELECT 1 FROM ?? c WITH (UPDLOCK, HOLDLOCK) WHERE c.staging_id = l.staging_id)
           AND NOT EXISTS (SELECT 1 FROM ?? f WITH (UPDLOCK, HOLDLOCK) WHERE f.staging_id = l.staging_id)
-          AND NOT (l.frequency = '1' AND EXISTS (SELECT 1 FROM ?? k WITH (UPDLOCK, HOLDLOCK) WHERE k.facility_id = l.facility_id AND k.claim_id = l.claim_id AND k.frequency = '1'))`,
-      [tables.claims, ...CLAIM_COLUMN_NAMES, ...CLAIM_COLUMN_NAMES, CLAIMS_LOAD_TABLE, tables.claims, tables.failed, tables.claims],
+          AND NOT (l.frequency = '1' AND EXISTS (SELECT 1 FROM ?? k WITH (UPDLOCK, HOLDLOCK) WHERE k.facility_id = l.facility_id AND k.claim_id = l.claim_id AND k.frequency = '1'))
+          AND NOT (l.frequency = '1' AND EXISTS (SELECT 1 FROM ?? d WHERE d.facility_id = l.facility_id AND d.claim_id = l.claim_id AND d.frequency = '1' AND d.staging_id < l.staging_id))`,
+      [tables.claims, ...CLAIM_COLUMN_NAMES, ...CLAIM_COLUMN_NAMES, CLAIMS_LOAD_TABLE, tables.claims, tables.failed, tables.claims, CLAIMS_LOAD_TABLE],
+    )
+    .toSQL()
+    .toNative();
+}
+
+/**
+ * Which of these staging ids production holds. The ids go as ONE JSON parameter read with
+ * OPENJSON: a 2,000-claim batch as `IN (@p0, ...)` would pass SQL Server's 2,100-parameter limit.
+ */
+export function alreadyWrittenSql(stagingIds: string[], tables: ClaimTables = DEFAULT_TABLES): Knex.SqlNative {
+  const ids = JSON.stringify(stagingIds.map(Number));
+  return mssqlDialect
+    .raw(
+      `SELECT CAST(staging_id AS nvarchar(20)) AS id FROM ?? WHERE staging_id IN (SELECT CAST([value] AS bigint) FROM OPENJSON(?))
+       UNION ALL SELECT CAST(staging_id AS nvarchar(20)) FROM ?? WHERE staging_id IN (SELECT CAST([value] AS bigint) FROM OPENJSON(?))`,
+      [tables.claims, ids, tables.failed, ids],
+    )
+    .toSQL()
+    .toNative();
+}
+
+/**
+ * Which (facility, claim id) keys of original claims production holds. T-SQL has no row-value
+ * `IN ((a, b), ...)`: the pairs go as one JSON parameter, joined through OPENJSON ... WITH.
+ */
+export function existingKeysSql(keys: Array<{ facilityId: string; claimId: string }>, tables: ClaimTables = DEFAULT_TABLES): Knex.SqlNative {
+  return mssqlDialect
+    .raw(
+      `SELECT c.facility_id, c.claim_id FROM ?? c
+         JOIN OPENJSON(?) WITH (f nvarchar(32) '$[0]', id nvarchar(38) '$[1]') k ON c.facility_id = k.f AND c.claim_id = k.id
+        WHERE c.frequency = '1'`,
+      [tables.claims, JSON.stringify(keys.map((k) => [k.facilityId, k.claimId]))],
     )
     .toSQL()
     .toNative();
@@ -174,26 +208,13 @@ export class MssqlProductionWriter implements ProductionWriter {
 
   async alreadyWritten(stagingIds: string[]): Promise<Set<string>> {
     if (stagingIds.length === 0) return new Set();
-    const q = mssqlDialect
-      .select(mssqlDialect.raw('CAST(staging_id AS nvarchar(20)) AS id'))
-      .from(this.tables.claims)
-      .whereIn('staging_id', stagingIds)
-      .unionAll((u) => u.select(mssqlDialect.raw('CAST(staging_id AS nvarchar(20))')).from(this.tables.failed).whereIn('staging_id', stagingIds))
-      .toSQL()
-      .toNative();
-    const rows = await this.run(this.pool.request(), q);
+    const rows = await this.run(this.pool.request(), alreadyWrittenSql(stagingIds, this.tables));
     return new Set(rows.map((r) => String(r.id)));
   }
 
   async existingKeys(keys: Array<{ facilityId: string; claimId: string }>): Promise<Set<string>> {
     if (keys.length === 0) return new Set();
-    const q = mssqlDialect(this.tables.claims)
-      .select('facility_id', 'claim_id')
-      .where('frequency', '1')
-      .whereIn(['facility_id', 'claim_id'], keys.map((k) => [k.facilityId, k.claimId]))
-      .toSQL()
-      .toNative();
-    const rows = await this.run(this.pool.request(), q);
+    const rows = await this.run(this.pool.request(), existingKeysSql(keys, this.tables));
     return new Set(rows.map((r) => claimKeyOf(String(r.facility_id), String(r.claim_id))));
   }
 
@@ -210,7 +231,10 @@ export class MssqlProductionWriter implements ProductionWriter {
         const inserted = new Set((await this.run(new sql.Request(trx), moveLoadedClaimsSql(this.tables))).map((r) => String(r.staging_id)));
         written = inserted.size;
         const missing = batch.priced.filter((p) => !inserted.has(p.claim.stagingId));
-        const held = missing.length ? await this.alreadyWritten(missing.map((p) => p.claim.stagingId)) : new Set<string>();
+        // Asked inside the transaction: on the pool it could wait on the rows this transaction just inserted.
+        const held = missing.length
+          ? new Set((await this.run(new sql.Request(trx), alreadyWrittenSql(missing.map((p) => p.claim.stagingId), this.tables))).map((r) => String(r.id)))
+          : new Set<string>();
         for (const p of missing) {
           if (held.has(p.claim.stagingId)) replayed += 1;
           else {

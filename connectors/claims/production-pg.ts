@@ -219,12 +219,15 @@ export class PostgresProductionWriter implements ProductionWriter {
     return rows.length;
   }
 
+  /** Of these ids, those either table holds, seen from inside the write's transaction. */
   private async alreadyWrittenIn(trx: Knex.Transaction, ids: string[]): Promise<Set<string>> {
-    const { rows } = (await trx.raw(`SELECT staging_id::text AS id FROM ?? WHERE staging_id = ANY(?::bigint[])`, [this.tables.claims, ids])) as {
-      rows: Array<{ id: string }>;
-    };
+    const { rows } = (await trx.raw(
+      `SELECT staging_id::text AS id FROM ?? WHERE staging_id = ANY(?::bigint[]) UNION ALL SELECT staging_id::text FROM ?? WHERE staging_id = ANY(?::bigint[])`,
+      [this.tables.claims, ids, this.tables.failed, ids],
+    )) as { rows: Array<{ id: string }> };
     return new Set(rows.map((r) => r.id));
   }
+
 
   async close(): Promise<void> {
     await this.knex.destroy();

@@ -34,7 +34,7 @@ export const DEFAULT_TABLES: ClaimTables = {
 };
 
 /** Columns a staging row holds (besides the lease columns). */
-export function defineStagingTable(t: Knex.CreateTableBuilder, knexRaw: (sql: string) => Knex.Raw): void {
+export function defineStagingTable(t: Knex.CreateTableBuilder, knexRaw: (sql: string) => Knex.Raw, table: string = DEFAULT_TABLES.staging): void {
   t.bigIncrements('id').primary();
   t.string('claim_id', 38).notNullable();
   t.string('facility_id', 32).notNullable();
@@ -60,12 +60,12 @@ export function defineStagingTable(t: Knex.CreateTableBuilder, knexRaw: (sql: st
   t.integer('attempts').notNullable().defaultTo(0);
   t.string('batch_id', 120);
   t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knexRaw('CURRENT_TIMESTAMP'));
-  t.index(['status', 'id'], 'claims_staging_status_id');
+  t.index(['status', 'id'], `${table}_status_id`);
 }
 
 /** Creates the staging table when it is missing (demo, bench and tests; a hospital has its own). */
 export async function ensureStagingTable(knex: Knex, tables: ClaimTables = DEFAULT_TABLES): Promise<void> {
-  if (!(await knex.schema.hasTable(tables.staging))) await createIgnoringRace(knex.schema.createTable(tables.staging, (t) => defineStagingTable(t, (q) => knex.raw(q))));
+  if (!(await knex.schema.hasTable(tables.staging))) await createIgnoringRace(knex.schema.createTable(tables.staging, (t) => defineStagingTable(t, (q) => knex.raw(q), tables.staging)));
 }
 
 /** Creates the production tables that are missing. */
@@ -77,14 +77,14 @@ export async function ensureProductionTables(knex: Knex, tables: ClaimTables = D
 
 /**
  * Two nodes (validate and the destination) may create the tables at the same start: the loser's
- * "already exists" (42P07 relation, 23505 on pg_type) means the winner did the work.
+ * "already exists" (42P07 relation, 23505 on pg_type, 42710 type) means the winner did the work.
  */
 async function createIgnoringRace(create: Promise<unknown>): Promise<void> {
   try {
     await create;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code !== '42P07' && code !== '23505') throw err;
+    if (code !== '42P07' && code !== '23505' && code !== '42710') throw err;
   }
 }
 

@@ -97,7 +97,13 @@ export class ClaimsStaging {
   /** Row counts by status, and `stuck`: rows past maxAttempts that no poll takes any more. */
   async counts(): Promise<Record<string, number>> {
     const rows = (await this.knex(this.table).select('status').count({ n: '*' }).groupBy('status')) as Array<{ status: string; n: string | number }>;
-    const stuck = (await this.knex(this.table).where('status', 'in_flight').andWhere('attempts', '>=', this.options.maxAttempts ?? 5).count({ n: '*' })) as Array<{ n: string | number }>;
+    // Stuck: on its last attempt AND that lease has run out (a row being worked on is not stuck).
+    const leaseEnded = new Date(Date.now() - this.options.leaseS * 1000);
+    const stuck = (await this.knex(this.table)
+      .where('status', 'in_flight')
+      .andWhere('attempts', '>=', this.options.maxAttempts ?? 5)
+      .andWhere('claimed_at', '<', leaseEnded)
+      .count({ n: '*' })) as Array<{ n: string | number }>;
     return { ...Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])), stuck: Number(stuck[0]?.n ?? 0) };
   }
 }
