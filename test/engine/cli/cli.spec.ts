@@ -115,7 +115,7 @@ describe('engine/cli', () => {
     it('exits 0 and says the repository channels.yaml is valid', async () => {
       const r = await run(['validate', CHANNELS_FILE]);
       assert.equal(r.code, 0, r.err());
-      assert.equal(r.out(), `${CHANNELS_FILE}: 3 channel(s) valid\n`);
+      assert.equal(r.out(), `${CHANNELS_FILE}: 4 channel(s) valid\n`);
       assert.equal(r.err(), '');
     });
 
@@ -297,7 +297,7 @@ describe('engine/cli', () => {
     it('validate exits 0 on the repository channels.yaml', () => {
       const r = wasl(['validate']);
       assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stdout, 'channels.yaml: 3 channel(s) valid\n');
+      assert.equal(r.stdout, 'channels.yaml: 4 channel(s) valid\n');
     });
 
     it('validate exits 1 on a bad file and 2 on an unknown command', () => {
