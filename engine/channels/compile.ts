@@ -14,7 +14,7 @@ import { compileRule, describeRules } from './compile-rules';
 import { DEFAULTS } from './defaults';
 import type { NodeRedFlow, NodeRedNode, NodeRedTab } from './flow-types';
 import { nodeId } from './node-id';
-import type { ChannelConfig, DestinationConfig, FhirSourceConfig, MllpTlsFilesConfig, NphiesEndpointSettings, RetryConfig, SourceConfig, TransformerConfig } from './types';
+import type { ChannelConfig, DestinationConfig, FhirSourceConfig, MllpTlsFilesConfig, NphiesDftConfig, NphiesEndpointSettings, RetryConfig, SourceConfig, TransformerConfig } from './types';
 
 export type { NodeRedFlow, NodeRedNode, NodeRedTab } from './flow-types';
 export type { CompiledRule } from './compile-rules';
@@ -277,7 +277,13 @@ function destinationStage(ch: ChannelConfig, name: string, dest: DestinationConf
         role: `destination/${name}/out`,
         type: `wasl-nphies-${dest.operation}`,
         name,
-        props: { channel, destination: name, ...nphiesProps(dest) },
+        props: {
+          channel,
+          destination: name,
+          ...nphiesProps(dest),
+          // Only when set: claim destinations without `dft` compile exactly as before.
+          ...(dest.operation === 'claim' && dest.dft ? dftProps(dest.dft) : {}),
+        },
       };
     case 'sql':
       return {
@@ -317,6 +323,21 @@ function nphiesProps(e: NphiesEndpointSettings): Record<string, unknown> {
     tlsKey: e.tls?.key ?? '',
     tlsPfx: e.tls?.pfx ?? '',
     tlsPassphraseEnv: e.tls?.passphraseEnv ?? '',
+  };
+}
+
+/**
+ * `dft` as wasl-nphies-claim's flat dft* fields, read by nodes/nphies-endpoint/endpoint-config.ts
+ * `dftDefaultsFrom`: a set dftMemberIdSystem is what turns the DFT^P03 mapping on.
+ */
+function dftProps(dft: NphiesDftConfig): Record<string, unknown> {
+  return {
+    dftMemberIdSystem: dft.memberIdSystem,
+    dftClaimType: dft.claimType ?? DEFAULTS.nphies.dft.claimType,
+    dftSubType: dft.subType ?? DEFAULTS.nphies.dft.subType,
+    dftProviderName: dft.providerName,
+    dftSpecialty: dft.specialty,
+    dftCurrency: dft.currency ?? DEFAULTS.nphies.dft.currency,
   };
 }
 

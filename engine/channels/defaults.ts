@@ -43,6 +43,13 @@ export const DEFAULTS = {
     pollIntervalS: 60,
     /** Messages asked for per poll (NPHIES allows 1..100, default 1). */
     pollCount: 10,
+    /** `dft` on a claim destination: what an HL7 v2 DFT^P03 does not say (as wasl-nphies-claim's editor defaults). */
+    dft: {
+      claimType: 'institutional' as const,
+      /** Outpatient; set `ip` for inpatient or `emr` for emergency feeds. */
+      subType: 'op' as const,
+      currency: 'SAR',
+    },
   },
   /** The claims pipeline (wasl-db-poll, wasl-claims-*, wasl-sql-out). */
   claims: {

@@ -206,6 +206,24 @@ const nphiesEndpointProperties = {
   },
 };
 
+/**
+ * `dft` on a claim destination: what an HL7 v2 DFT^P03 lacks for an NPHIES claim
+ * (connectors/nphies/from-dft.ts); compiled to wasl-nphies-claim's dft* fields.
+ */
+const nphiesDft = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['memberIdSystem', 'providerName', 'specialty'],
+  properties: {
+    memberIdSystem: { type: 'string', pattern: '^https?://[^\\s]+$', 'x-hint': "must be the payer's member-id system, an http(s) URI such as http://payer.example/identifiers/memberid" },
+    providerName: { type: 'string', minLength: 1 },
+    specialty: { type: 'string', minLength: 1 },
+    claimType: { enum: ['institutional', 'professional', 'pharmacy', 'oral', 'vision'], default: DEFAULTS.nphies.dft.claimType },
+    subType: { enum: ['ip', 'op', 'emr'], default: DEFAULTS.nphies.dft.subType },
+    currency: { type: 'string', pattern: '^[A-Z]{3}$', 'x-hint': 'must be an ISO 4217 currency code such as SAR', default: DEFAULTS.nphies.dft.currency },
+  },
+};
+
 /** NPHIES `$process-message` (wasl-nphies-eligibility | -preauth | -claim | -cancel). */
 const nphiesDestination = {
   type: 'object',
@@ -215,6 +233,7 @@ const nphiesDestination = {
     type: { const: 'nphies' },
     operation: { enum: ['eligibility', 'preauth', 'claim', 'cancel'] },
     ...nphiesEndpointProperties,
+    dft: nphiesDft,
     prefetch,
     retry: { $ref: '#/definitions/retry' },
   },

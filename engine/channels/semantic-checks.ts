@@ -60,11 +60,14 @@ function channelIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
     if (dest.type === 'mllp' && mapsToFhir) {
       issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" sends HL7 v2 over MLLP, but this channel turns messages into FHIR (hl7-to-fhir): use a channel without that transformer` });
     }
-    // NPHIES takes FHIR: an MLLP channel must map its HL7 v2 first, or every message fails at the destination.
-    if (dest.type === 'nphies' && channel.source.type === 'mllp' && !mapsToFhir) {
-      issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" sends FHIR to NPHIES, but this channel's messages are HL7 v2: add an hl7-to-fhir transformer` });
+    // NPHIES takes FHIR: an MLLP channel must map its HL7 v2 first, or every message fails at the
+    // destination; a claim destination with `dft` maps DFT^P03 text itself.
+    if (dest.type === 'nphies' && channel.source.type === 'mllp' && !mapsToFhir && !(dest.operation === 'claim' && dest.dft)) {
+      const fix = dest.operation === 'claim' ? 'add an hl7-to-fhir transformer, or a dft block to map DFT^P03 messages to claims' : 'add an hl7-to-fhir transformer';
+      issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" sends FHIR to NPHIES, but this channel's messages are HL7 v2: ${fix}` });
     }
   }
+  issues.push(...dftIssues(channel, at, mapsToFhir));
   issues.push(...claimsIssues(channel, at));
   // An nphies-poll source emits FHIR too (the deferred responses), so the same checks apply.
   if (channel.source.type === 'fhir' || channel.source.type === 'nphies-poll') issues.push(...fhirSourceIssues(channel, at));
@@ -89,6 +92,27 @@ function fhirSourceIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[]
   });
   for (const [name, dest] of Object.entries(channel.destinations)) {
     if (dest.type === 'mllp') issues.push({ path: [...at, 'destinations', name, 'type'], message: `destination "${name}" sends HL7 v2 over MLLP, ${why}: use a fhir destination` });
+  }
+  return issues;
+}
+
+/**
+ * `dft` maps HL7 v2 DFT^P03 text to a claim, so it is used only on a claim destination of an
+ * MLLP channel that keeps its messages HL7 (no hl7-to-fhir); anywhere else it would be ignored.
+ */
+function dftIssues(channel: ChannelConfig, at: DataPath, mapsToFhir: boolean): SemanticIssue[] {
+  const issues: SemanticIssue[] = [];
+  const source = { mllp: 'MLLP', fhir: 'FHIR', 'nphies-poll': 'NPHIES (FHIR)', 'db-poll': 'db-poll (claim batches)' }[channel.source.type];
+  for (const [name, dest] of Object.entries(channel.destinations)) {
+    if (dest.type !== 'nphies' || dest.dft === undefined) continue;
+    const path = [...at, 'destinations', name, 'dft'];
+    if (dest.operation !== 'claim') {
+      issues.push({ path, atKey: true, message: `dft applies to operation claim only (destination "${name}" does ${dest.operation}): remove it` });
+    } else if (channel.source.type !== 'mllp') {
+      issues.push({ path, atKey: true, message: `dft maps HL7 v2 DFT^P03 messages, but this channel's source is ${source}: remove it` });
+    } else if (mapsToFhir) {
+      issues.push({ path, atKey: true, message: 'dft maps HL7 v2 DFT^P03 messages, but this channel turns them into FHIR first (hl7-to-fhir): remove dft or the transformer' });
+    }
   }
   return issues;
 }

@@ -193,9 +193,34 @@ export interface NphiesDestinationConfig extends NphiesEndpointSettings {
   type: 'nphies';
   operation: 'eligibility' | 'preauth' | 'claim' | 'cancel';
   payerLicense: string;
+  /**
+   * `operation: claim` only: take HL7 v2 DFT^P03 text (an MLLP channel without hl7-to-fhir) and
+   * map it to the claim (connectors/nphies/from-dft.ts). Absent: HL7 text is refused.
+   */
+  dft?: NphiesDftConfig;
   /** Settings of the `<channel>.dest.<name>` queue. */
   prefetch?: number;
   retry?: RetryConfig;
+}
+
+/**
+ * What a DFT^P03 does not carry for an NPHIES claim, the same for every message of the channel
+ * (wasl-nphies-claim's "DFT" fields). PID, PV1, IN1, FT1 and DG1 give the rest; a DFT lacking
+ * what a claim needs fails with HL7 error 101 naming the segment and field.
+ */
+export interface NphiesDftConfig {
+  /** The payer-owned system of the member id (IN1-36), an http(s) URI (NPHIES.md §6). */
+  memberIdSystem: string;
+  /** Our name on the claim's provider Organization (the license comes from `providerLicense`). */
+  providerName: string;
+  /** NPHIES practice-codes specialty of the care team, e.g. "08.00" (quoted: unquoted YAML reads a number). */
+  specialty: string;
+  /** HL7 claim-type; default institutional. */
+  claimType?: 'institutional' | 'professional' | 'pharmacy' | 'oral' | 'vision';
+  /** NPHIES claim-subtype: ip (inpatient), op (outpatient) or emr (emergency); default op. */
+  subType?: 'ip' | 'op' | 'emr';
+  /** ISO 4217 code of the claim; default SAR. FT1 amounts in another currency are refused. */
+  currency?: string;
 }
 
 /** A scheduled NPHIES poll-request; each returned message updates the lifecycle and enters the channel. */

@@ -81,7 +81,7 @@ describe('engine/channels/load', () => {
     const nphies = '      nphies:\n        type: nphies\n        operation: claim\n        url: http://127.0.0.1:8091/$process-message\n        providerLicense: PR\n        payerLicense: INS\n        providerEndpoint: http://provider.example\n';
     const text = replace(replace(VALID, '    transformers:\n      - type: hl7-to-fhir\n        mapping: adt\n', ''), '    destinations:\n', `    destinations:\n${nphies}`);
     assert.deepEqual(problems(text), [
-      `${FILE}:${at(text, 'nphies\n        operation')} channels[0].destinations.nphies.type: destination "nphies" sends FHIR to NPHIES, but this channel's messages are HL7 v2: add an hl7-to-fhir transformer`,
+      `${FILE}:${at(text, 'nphies\n        operation')} channels[0].destinations.nphies.type: destination "nphies" sends FHIR to NPHIES, but this channel's messages are HL7 v2: add an hl7-to-fhir transformer, or a dft block to map DFT^P03 messages to claims`,
     ]);
     assert.deepEqual(validateChannelsText(replace(VALID, '    destinations:\n', `    destinations:\n${nphies}`), FILE, {}).problems, [], 'fine after hl7-to-fhir');
   });

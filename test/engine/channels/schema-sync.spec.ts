@@ -81,6 +81,7 @@ const EVERY_FIELD: ChannelsFile = {
           timeoutMs: 30000,
           oauth: { tokenUrl: 'https://sso.example/token', clientId: 'wasl', clientSecretEnv: 'NPHIES_CLIENT_SECRET', scope: 'nphies' },
           tls: { ca: '/etc/wasl/nphies-ca.pem', cert: '/etc/wasl/nphies.pem', key: '/etc/wasl/nphies.key', pfx: '/etc/wasl/nphies.p12', passphraseEnv: 'NPHIES_PFX_PASSPHRASE' },
+          dft: { memberIdSystem: 'http://payer.example/identifiers/memberid', providerName: 'Test Hospital', specialty: '08.00', claimType: 'institutional', subType: 'op', currency: 'SAR' },
           prefetch: 10,
           retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000 },
         },
