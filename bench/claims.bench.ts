@@ -67,7 +67,10 @@ async function main(): Promise<void> {
           dataDir: tempDir(`bench-claims-${i}`),
           channelsFile: writeClaimsChannels(dir, { batchSize: BATCH, prefetch: PREFETCH, intervalMs: 50, action: 'hold' }),
           production: { databaseUrl: store.url, amqpUrl: TEST_AMQP_URL },
-          nodeArgs: process.env.BENCH_CLAIMS_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CLAIMS_PROFILE}`] : [],
+          nodeArgs: [
+            ...(process.env.BENCH_CLAIMS_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CLAIMS_PROFILE}`] : []),
+            ...(process.env.BENCH_CLAIMS_NODE_ARGS ?? '').split(' ').filter(Boolean),
+          ],
           env: { CLAIMS_STAGING_URL: dbs.stagingUrl, CLAIMS_PRODUCTION_URL: dbs.productionUrl, WASL_SECRET_KEY: 'bench-claims-secret-key-0123456789', LOG_LEVEL: 'warn' },
         }),
       );
