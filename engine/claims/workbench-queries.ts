@@ -42,7 +42,8 @@ export interface FailedClaimSummary {
   createdAt: string;
 }
 
-interface SummaryRow {
+/** A failed_claims row without its claim content (the list's columns). */
+export interface SummaryRow {
   id: string;
   staging_id: string;
   claim_id: string;

@@ -47,7 +47,7 @@ import {
   type FailedClaimFilter,
   type ListFilter,
 } from './workbench-input';
-import { listPage, matchingIds, ruleGroups, summaryColumns, toSummary, type FailedClaimSummary, type RuleGroup } from './workbench-queries';
+import { listPage, matchingIds, ruleGroups, summaryColumns, toSummary, type FailedClaimSummary, type RuleGroup, type SummaryRow } from './workbench-queries';
 
 export type { FailedClaimFilter, ListFilter } from './workbench-input';
 export type { FailedClaimSummary, RuleGroup } from './workbench-queries';
@@ -144,16 +144,8 @@ export function auditOwner(failedClaimId: string): string {
   return `failed-claim-audit:${failedClaimId}`;
 }
 
-interface DetailRow {
-  id: string;
-  staging_id: string;
-  claim_id: string;
-  facility_id: string;
-  payer_id: string;
-  service_date: string | null;
-  rules: string;
-  status: string;
-  reprocess_count: number;
+/** A whole failed_claims row: the list's columns plus the claim content. */
+interface DetailRow extends Omit<SummaryRow, 'created_at'> {
   created_at: Date;
   updated_at: Date;
   batch_id: string;
