@@ -26,6 +26,16 @@ export interface QueueStageOptions {
 }
 
 const CONTENT_TYPE = 'x-wasl-content-type';
+const CARRY = 'x-wasl-carry';
+
+/**
+ * Message properties besides the payload that cross a queue: small summaries a source computed
+ * that later nodes or hand-made flows read (the NPHIES result of a polled message and its claim
+ * state). They travel as one JSON header; anything larger than CARRY_MAX_BYTES is left behind
+ * (and logged), since headers are not the place for documents.
+ */
+export const CARRIED_PROPERTIES = ['nphies', 'nphiesClaim'] as const;
+const CARRY_MAX_BYTES = 16 * 1024;
 
 export class QueueStage {
   private consumer?: Consumer;
@@ -57,6 +67,11 @@ export class QueueStage {
       attempt: 1,
       [CONTENT_TYPE]: contentType,
     };
+    const carry = carriedOf(msg);
+    if (carry) {
+      if (Buffer.byteLength(carry) <= CARRY_MAX_BYTES) headers[CARRY] = carry;
+      else this.options.logger.warn('message properties too large to carry across the queue; left behind', { queue: this.options.queue, bytes: Buffer.byteLength(carry) });
+    }
     if (this.options.destination) {
       // Recorded before publishing: the destination may deliver (and record SENT) before the
       // broker's confirm reaches us, and a late QUEUED must never overwrite SENT.
@@ -79,6 +94,7 @@ export class QueueStage {
     const receipt = this.runtime.receipts.open(this.options.processingTimeoutMs ?? 120_000);
     try {
       this.options.emit({
+        ...carriedFrom(headers[CARRY]),
         payload: decodePayload(delivery.body, String(headers[CONTENT_TYPE] ?? 'text')),
         wasl: {
           correlationId: headers.correlationId,
@@ -128,4 +144,22 @@ function encodePayload(payload: unknown): { body: Buffer; contentType: 'text' | 
 function decodePayload(body: Buffer, contentType: string): unknown {
   const text = body.toString('utf8');
   return contentType === 'json' ? JSON.parse(text) : text;
+}
+
+/** The carried properties of a message as one JSON string, or undefined when it has none. */
+function carriedOf(msg: WaslMsg): string | undefined {
+  const carry: Record<string, unknown> = {};
+  for (const key of CARRIED_PROPERTIES) if (msg[key] !== undefined) carry[key] = msg[key];
+  return Object.keys(carry).length ? JSON.stringify(carry) : undefined;
+}
+
+/** Back from the header: only the known properties, whatever else the header holds. */
+function carriedFrom(header: string | number | undefined): Record<string, unknown> {
+  if (typeof header !== 'string') return {};
+  try {
+    const parsed = JSON.parse(header) as Record<string, unknown>;
+    return Object.fromEntries(CARRIED_PROPERTIES.filter((k) => parsed[k] !== undefined).map((k) => [k, parsed[k]]));
+  } catch {
+    return {};
+  }
 }
