@@ -26,6 +26,8 @@ COPY --chown=wasl:wasl bin ./bin
 COPY --chown=wasl:wasl flows ./flows
 # Claims reference data read at run time: rules, code sets, CMS fee schedule, the denial model.
 COPY --chown=wasl:wasl transformers/claims/data ./transformers/claims/data
+# NUCC provider taxonomy for NPPES lookups.
+COPY --chown=wasl:wasl connectors/nppes/data ./connectors/nppes/data
 USER wasl
 VOLUME ["/data"]
 EXPOSE 1880 2575

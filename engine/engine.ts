@@ -13,6 +13,9 @@ import { buildFlowsFile } from './channels/flows-file';
 import { ChannelsFileError, formatProblem, loadChannels, type ChannelConfig } from './channels/load';
 import type { EngineConfig } from './config';
 import { fhirConnectionRegistryFor } from './fhir-connections';
+import { registerBuiltinAdapterKinds } from './providers/kinds';
+import { startProviderJobs } from './providers/jobs';
+import { adapterRegistryFromFile, adaptersFilePath } from './providers/registry';
 import { createFhirServer } from './fhir-server';
 import { EngineMetrics } from './runtime/metrics';
 import { Receipts } from './runtime/receipts';
@@ -22,9 +25,11 @@ import type { WaslRuntime } from './runtime/types';
 import { apiRouter } from './server/api';
 import { claimsApi } from './server/claims-api';
 import { claimsWorkbenchPage } from './server/claims-workbench-page';
+import { integrationsRouter } from './server/integrations-api';
 import { startNodeRed, type EmbeddedNodeRed } from './server/node-red';
 import { opsPage } from './server/ops-page';
 import { openStore } from './store';
+import { KnexMessageStore } from './store/knex-store';
 import { createTransport } from './transport';
 import { validateFhir } from '../transformers/fhir/validate';
 
@@ -61,6 +66,10 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   const mode: EngineMode = config.databaseUrl && config.amqpUrl ? 'production' : config.databaseUrl || config.amqpUrl ? 'mixed' : 'embedded';
   fs.mkdirSync(config.dataDir, { recursive: true });
   const channels = loadChannelsOrThrow(config.channelsFile, { ...process.env, MLLP_PORT: String(config.mllpPort) });
+  // Outside-system adapters from adapters.yaml (WASL_ADAPTERS_FILE; missing = none), built before
+  // anything opens so a bad file stops the start with its problems; metrics attach below.
+  registerBuiltinAdapterKinds();
+  const adapters = await adapterRegistryFromFile(adaptersFilePath(process.env), { env: process.env });
 
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const transport = createTransport({ amqpUrl: config.amqpUrl, dataDir: config.dataDir });
@@ -93,11 +102,16 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     fhirConnections: fhirConnectionRegistryFor(store, config.secretKey, config.previousSecretKeys),
     secretBox: secretBoxFrom(config.secretKey, config.previousSecretKeys),
     stageStats: new StageStats(),
+    adapters,
   };
+  adapters.attachMetrics(metrics);
+  // Scheduled provider work (NPPES revalidation) belongs to a process that runs sources, not to workers.
+  const providerJobs = config.role === 'worker' || !(store instanceof KnexMessageStore) ? undefined : startProviderJobs(store.knex, adapters);
   registerQueueDepthGauge(metrics, runtime, channels);
 
   let ready = false;
   app.use('/fhir/R4', fhir.router);
+  app.use('/api/v1/integrations', integrationsRouter(() => runtime.adapters));
   app.use('/api/v1', apiRouter({ runtime, channels: () => channels, ready: () => ready, mode, startedAt: new Date() }));
   // Failed-claims workbench over CLAIMS_PRODUCTION_URL (503 until it and WASL_SECRET_KEY are set).
   const claimsWorkbench = claimsApi({ sealer: runtime.secretBox, channels: () => channels });
@@ -122,6 +136,8 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     });
   } catch (err) {
     server.close();
+    await providerJobs?.stop();
+    await adapters.closeAll();
     await transport.close();
     await store.close();
     throw err;
@@ -145,6 +161,8 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
       (closing ??= (async () => {
         ready = false;
         await nodeRed?.stop();
+        await providerJobs?.stop();
+        await adapters.closeAll();
         runtime.receipts.failAll('engine stopping');
         await transport.close();
         await store.close();

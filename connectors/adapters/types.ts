@@ -28,7 +28,12 @@ export interface HttpAdapterSettings {
   baseUrl: string;
   /** Per request, ms. */
   timeoutMs?: number;
-  retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number };
+  /**
+   * Attempts per call, the first included (1 = no retry); backoff ceiling of the first retry,
+   * doubling up to `maxDelayMs`, with full jitter. A Retry-After (429/503) longer than
+   * `maxRetryAfterMs` is not waited for: the call fails with the error's `retryAfterMs`.
+   */
+  retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number };
   /** Consecutive failures that open the breaker, and how long it stays open. */
   breaker?: { threshold?: number; halfOpenAfterMs?: number };
   /** At most `requests` per `perMs` (e.g. NPPES: 200 per 300000); excess requests queue, never fail. */
@@ -45,6 +50,9 @@ export interface AdapterCallEvent {
   latencyMs: number;
   /** Error code when not ok (no message bodies). */
   code?: string;
+  /** HTTP status of the answer, when there was one. */
+  status?: number;
+  /** When the attempt ended, ms since the epoch. */
   at: number;
 }
 
@@ -61,6 +69,8 @@ export interface Adapter {
   breakerState(): 'closed' | 'open' | 'half-open';
   /** Rate-limit headroom: requests still allowed in the current window (undefined when unlimited). */
   rateLimitHeadroom(): number | undefined;
+  /** Response cache figures of its HTTP client (optional: the health API shows null without it). */
+  cacheStats?(): { hits: number; misses: number; size: number };
   /** Stops timers and closes connections. */
   close(): Promise<void>;
 }

@@ -15,6 +15,7 @@ import { processIo, type CliIo } from './io';
 import { mllpSendCommand } from './mllp-send';
 import { registerNphiesBatchCommand } from './nphies-batch';
 import { registerNphiesValidateCommand } from './nphies-validate';
+import { registerNppesCommand } from './nppes';
 import { replayCommand } from './replay';
 
 function port(value: string): number {
@@ -96,6 +97,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerNphiesBatchCommand(program, io, (code) => (exitCode = code));
   registerNphiesValidateCommand(program, io, (code) => (exitCode = code));
   registerClaimsStageCommand(program, io, (code) => (exitCode = code));
+  registerNppesCommand(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

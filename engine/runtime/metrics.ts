@@ -5,6 +5,44 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { breakerStateValue, fhirClients } from '../../connectors/fhir/client-registry';
 import type { FhirRequestEvent } from '../../connectors/fhir/fhir-client';
+import type { AdapterCallEvent } from '../../connectors/adapters/types';
+
+/** What the adapter gauges read at scrape time (an Adapter, without importing the registry). */
+export interface AdapterGaugeSource {
+  readonly id: string;
+  breakerState(): 'closed' | 'open' | 'half-open';
+  rateLimitHeadroom(): number | undefined;
+}
+
+/** A gauge per adapter whose value is read from the live adapters when Prometheus scrapes. */
+function adapterGauge(
+  registry: Registry,
+  sources: ReadonlySet<() => Iterable<AdapterGaugeSource>>,
+  name: string,
+  help: string,
+  read: (a: AdapterGaugeSource) => number | undefined,
+): Gauge<'adapter'> {
+  return new Gauge({
+    name,
+    help,
+    labelNames: ['adapter'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const source of sources) {
+        for (const adapter of source()) {
+          let value: number | undefined;
+          try {
+            value = read(adapter);
+          } catch {
+            value = undefined; // an adapter that cannot say is left out, not a failed scrape
+          }
+          if (value !== undefined) this.set({ adapter: adapter.id }, value);
+        }
+      }
+    },
+  });
+}
 
 export class EngineMetrics {
   readonly registry = new Registry();
@@ -101,6 +139,56 @@ export class EngineMetrics {
     labelNames: ['connection', 'operation'] as const,
     registers: [this.registry],
   });
+
+  /** Where the adapter gauges find adapters: one function per registry ({@link observeAdapters}). */
+  private readonly adapterSources = new Set<() => Iterable<AdapterGaugeSource>>();
+
+  readonly adapterCalls = new Counter({
+    name: 'wasl_adapter_calls_total',
+    help: 'Calls of outside-system adapters (each HTTP attempt, cache hit, breaker refusal or refused input) by outcome (ok, cached, transient, integration, validation, breaker-open)',
+    labelNames: ['adapter', 'operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly adapterCallDuration = new Histogram({
+    name: 'wasl_adapter_call_duration_seconds',
+    help: 'Time an outside system took to answer one adapter HTTP attempt (cache hits and calls not sent are left out)',
+    labelNames: ['adapter', 'operation'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly adapterCircuitState = adapterGauge(
+    this.registry,
+    this.adapterSources,
+    'wasl_adapter_circuit_state',
+    'Circuit breaker state per adapter: 0 closed, 1 half-open, 2 open',
+    (a) => breakerStateValue(a.breakerState()),
+  );
+
+  readonly adapterRateLimitHeadroom = adapterGauge(
+    this.registry,
+    this.adapterSources,
+    'wasl_adapter_rate_limit_headroom',
+    'Requests an adapter may still send in its current rate-limit window (adapters without a rate limit are left out)',
+    (a) => a.rateLimitHeadroom(),
+  );
+
+  /** Counts one adapter call event (the registry's event sink calls this). */
+  recordAdapterCall(e: AdapterCallEvent): void {
+    this.adapterCalls.inc({ adapter: e.adapter, operation: e.operation, outcome: e.outcome });
+    if (e.outcome === 'ok' || e.outcome === 'transient' || e.outcome === 'integration') {
+      this.adapterCallDuration.observe({ adapter: e.adapter, operation: e.operation }, Math.max(0, e.latencyMs) / 1000);
+    }
+  }
+
+  /** Reads the circuit and headroom gauges from `source` at each scrape; the returned function stops it. */
+  observeAdapters(source: () => Iterable<AdapterGaugeSource>): () => void {
+    this.adapterSources.add(source);
+    return () => {
+      this.adapterSources.delete(source);
+    };
+  }
 
   /**
    * Counts a FhirConnectionClient's requests and retries (its `request` and `retry` events).

@@ -4,6 +4,7 @@
  * runtime made of real parts on a temp directory.
  */
 import type { FhirConnectionRegistry } from '../fhir-connections/registry';
+import type { AdapterRegistry } from '../providers/registry';
 import type { MessageStore } from '../store/types';
 import type { Transport } from '../transport/types';
 import type { ChannelEndpoints } from './channel-endpoints';
@@ -43,4 +44,6 @@ export interface WaslRuntime {
   secretBox?: SecretBox;
   /** Per-stage counts and timings of batch channels (claims), shown by /api/v1/channels. */
   stageStats?: StageStats;
+  /** Outside-system adapters (NPPES, CAQH, Plan-Net) from adapters.yaml, by id (engine/providers/registry.ts). */
+  adapters?: AdapterRegistry;
 }

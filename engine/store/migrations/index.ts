@@ -9,6 +9,8 @@ import * as m0001 from './0001_messages';
 import * as m0002 from './0002_fhir_connections';
 import * as m0003 from './0003_fhir_sync';
 import * as m0004 from './0004_nphies';
+import * as m0005 from './0005_providers';
+import * as m0006 from './0006_caqh';
 
 interface Migration {
   name: string;
@@ -21,6 +23,9 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '0002_fhir_connections', up: m0002.up, down: m0002.down },
   { name: '0003_fhir_sync', up: m0003.up, down: m0003.down },
   { name: '0004_nphies', up: m0004.up, down: m0004.down },
+  { name: '0005_providers', up: m0005.up, down: m0005.down },
+  { name: '0006_caqh', up: m0006.up, down: m0006.down },
+  { name: '0007_plannet', ...(require('./0007_plannet') as Pick<Migration, 'up' | 'down'>) },
 ];
 
 /** Knex migration source serving `MIGRATIONS` in order. */
