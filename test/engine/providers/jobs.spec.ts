@@ -27,6 +27,7 @@ describe('engine/providers/jobs', () => {
     registry.register(fakeAdapter('caqh', 'caqh'));
     const jobs = startProviderJobs(knex, registry, { WASL_NPPES_REVALIDATE: '12h' });
     assert.equal(jobs.revalidation.length, 2);
+    assert.equal(jobs.caqh.length, 1, 'one CAQH sync per caqh adapter');
     assert.ok(jobs.revalidation.every((j) => j.intervalMs === 12 * 3600 * 1000));
     await jobs.stop();
   });
@@ -34,7 +35,10 @@ describe('engine/providers/jobs', () => {
   it('runs none when WASL_NPPES_REVALIDATE=off, and weekly by default', async () => {
     const registry = new AdapterRegistry();
     registry.register(fakeAdapter('nppes', 'nppes'));
-    assert.equal(startProviderJobs(knex, registry, { WASL_NPPES_REVALIDATE: 'off' }).revalidation.length, 0);
+    const off = startProviderJobs(knex, registry, { WASL_NPPES_REVALIDATE: 'off', WASL_CAQH_SYNC_HOURS: 'off' });
+    assert.equal(off.revalidation.length, 0);
+    assert.equal(off.caqh.length, 0);
+    assert.throws(() => startProviderJobs(knex, registry, { WASL_CAQH_SYNC_HOURS: 'soon' }), /WASL_CAQH_SYNC_HOURS must be a number of hours or off, got 'soon'/);
     const jobs = startProviderJobs(knex, registry, {});
     assert.equal(jobs.revalidation[0].intervalMs, 7 * 24 * 3600 * 1000);
     await jobs.stop();
