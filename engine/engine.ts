@@ -15,7 +15,7 @@ import type { EngineConfig } from './config';
 import { fhirConnectionRegistryFor } from './fhir-connections';
 import { registerBuiltinAdapterKinds } from './providers/kinds';
 import { startProviderJobs } from './providers/jobs';
-import { adapterRegistryFromFile, adaptersFilePath } from './providers/registry';
+import { adapterRegistryFromFiles, adaptersFilePath } from './providers/registry';
 import { createFhirServer } from './fhir-server';
 import { EngineMetrics } from './runtime/metrics';
 import { Receipts } from './runtime/receipts';
@@ -69,7 +69,7 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   // Outside-system adapters from adapters.yaml (WASL_ADAPTERS_FILE; missing = none), built before
   // anything opens so a bad file stops the start with its problems; metrics attach below.
   registerBuiltinAdapterKinds();
-  const adapters = await adapterRegistryFromFile(adaptersFilePath(process.env), { env: process.env });
+  const adapters = await adapterRegistryFromFiles([{ file: config.channelsFile, alongside: ['channels'] }, { file: adaptersFilePath(process.env) }], { env: process.env });
 
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const transport = createTransport({ amqpUrl: config.amqpUrl, dataDir: config.dataDir });

@@ -368,6 +368,8 @@ export const channelsSchema = {
   required: ['channels'],
   properties: {
     channels: { type: 'array', items: { $ref: '#/definitions/channel' } },
+    // Outside-system adapters (NPPES, CAQH, Plan-Net): checked by engine/providers/adapters-file.ts.
+    adapters: { type: 'array', items: { type: 'object' } },
   },
   definitions: {
     channel,

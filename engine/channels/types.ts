@@ -9,6 +9,11 @@
 /** The whole file: a list of channels. */
 export interface ChannelsFile {
   channels: ChannelConfig[];
+  /**
+   * Outside-system adapters (NPPES, CAQH ProView, Plan-Net), as in adapters.yaml; their schema and
+   * checks live in engine/providers/adapters-file.ts, which reads this list too.
+   */
+  adapters?: Array<Record<string, unknown>>;
 }
 
 /** One channel: source -> filters -> transformers -> router -> destinations. */

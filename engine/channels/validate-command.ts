@@ -1,10 +1,12 @@
 /**
- * `wasl validate [file]`: checks channels.yaml and says so, or prints one line per problem.
+ * `wasl validate [file]`: checks channels.yaml (its channels, and its `adapters:` list when it has
+ * one) and says so, or prints one line per problem.
  * A function rather than a script so the CLI and tests call it the same way; it never exits.
  */
 import type { Env } from './env-substitution';
 import { readChannelsFile, validateChannelsText } from './load';
 import { formatProblem } from './problems';
+import { validateAdaptersText } from '../providers/adapters-file';
 
 /** Where the command writes; each call is one whole line, newline included. */
 export interface CommandIo {
@@ -28,6 +30,13 @@ export function runValidate(file: string, io: CommandIo, env: Env = process.env)
     for (const p of problems) io.stderr(`${formatProblem(p)}\n`);
     return 1;
   }
-  io.stdout(`${file}: ${config.channels.length} channel(s) valid\n`);
+  // An `adapters:` list beside the channels is checked by its own loader, positions included.
+  const adapters = config.adapters ? validateAdaptersText(text, file, env, { alongside: ['channels'] }) : undefined;
+  if (adapters && !adapters.config) {
+    for (const p of adapters.problems) io.stderr(`${formatProblem(p)}\n`);
+    return 1;
+  }
+  const n = adapters?.config?.entries.length ?? 0;
+  io.stdout(`${file}: ${config.channels.length} channel(s)${n ? ` and ${n} adapter(s)` : ''} valid\n`);
   return 0;
 }

@@ -1,9 +1,9 @@
 /**
  * Reads adapters.yaml: the outside-system adapters (NPPES, CAQH ProView, payer Plan-Net
  * directories) the engine builds at start. It sits next to channels.yaml (WASL_ADAPTERS_FILE,
- * default `<project>/adapters.yaml`); a missing file means no adapters. Its natural home is a
- * top-level `adapters:` list in channels.yaml; it is a file of its own for now so the two schemas
- * can change independently. The same stages as channels.yaml, with the same modules: YAML syntax,
+ * default `<project>/adapters.yaml`); a missing file means no adapters. The same list may also
+ * stand at the top of channels.yaml (`adapters:` beside `channels:`): both are read, and an id may
+ * appear once across the two. The same stages as channels.yaml, with the same modules: YAML syntax,
  * `${VAR}` / `${VAR:-default}` substitution, integer coercion, the JSON Schema
  * (`additionalProperties: false`), then duplicate ids; every problem is `file:line:col path: message`.
  *
@@ -112,16 +112,30 @@ export const adaptersSchema = {
   },
 } as const;
 
-let validator: ValidateFunction | undefined;
+const validators = new Map<string, ValidateFunction>();
 
-function adaptersValidator(): ValidateFunction {
+/**
+ * The schema's validator; `alongside` names other top-level keys the file may hold, left to their
+ * own loader (channels.yaml holds `channels:` beside `adapters:`).
+ */
+function adaptersValidator(alongside: readonly string[] = []): ValidateFunction {
+  const key = alongside.join(',');
+  let validator = validators.get(key);
   if (!validator) {
     // Options as engine/channels/validator.ts: every problem at once, with the schema at hand for messages.
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false });
     ajv.addKeyword('x-hint');
-    validator = ajv.compile(adaptersSchema);
+    const schema = { ...adaptersSchema, properties: { ...adaptersSchema.properties, ...Object.fromEntries(alongside.map((k) => [k, {}])) } };
+    validator = ajv.compile(schema);
+    validators.set(key, validator);
   }
   return validator;
+}
+
+/** Options for reading adapters from a file that holds more than them (channels.yaml). */
+export interface AdaptersReadOptions {
+  /** Other top-level keys the file may hold (their own loader checks them). */
+  alongside?: readonly string[];
 }
 
 /** WASL_ADAPTERS_FILE, or adapters.yaml in the project directory. */
@@ -133,7 +147,7 @@ export function adaptersFilePath(env: Env = process.env): string {
  * Validates the text of an adapters file; `file` only labels problems. Stops after the first stage
  * that finds problems (syntax, variables, schema, duplicates): later ones would only echo them.
  */
-export function validateAdaptersText(text: string, file: string, env: Env = process.env): { config?: AdaptersFile; problems: Problem[] } {
+export function validateAdaptersText(text: string, file: string, env: Env = process.env, options: AdaptersReadOptions = {}): { config?: AdaptersFile; problems: Problem[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -151,7 +165,7 @@ export function validateAdaptersText(text: string, file: string, env: Env = proc
   if (envProblems.length > 0) return { problems: sortProblems(envProblems) };
 
   const data = coerceToSchema(doc.toJS({ maxAliasCount: 100 }) ?? null, adaptersSchema);
-  const validate = adaptersValidator();
+  const validate = adaptersValidator(options.alongside);
   if (!validate(data)) {
     return { problems: sortProblems(schemaProblems(validate.errors ?? [], doc as Document, lineCounter, file, data)) };
   }
@@ -172,7 +186,7 @@ export function validateAdaptersText(text: string, file: string, env: Env = proc
  * Reads and validates `file`. A missing file is no adapters (with a warning when WASL_ADAPTERS_FILE
  * named it); an invalid one throws an {@link AdaptersFileError} listing every problem.
  */
-export function loadAdaptersFile(file: string, env: Env = process.env): AdaptersFile {
+export function loadAdaptersFile(file: string, env: Env = process.env, options: AdaptersReadOptions = {}): AdaptersFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -185,7 +199,7 @@ export function loadAdaptersFile(file: string, env: Env = process.env): Adapters
     const message = code === 'EISDIR' ? 'is a directory, not a file' : `cannot read file (${code ?? (err as Error).message})`;
     throw new AdaptersFileError([{ file, line: 1, column: 1, path: '', message }]);
   }
-  const { config, problems } = validateAdaptersText(text, file, env);
+  const { config, problems } = validateAdaptersText(text, file, env, options);
   if (!config) throw new AdaptersFileError(problems);
   return config;
 }

@@ -192,8 +192,36 @@ function settingsPath(p: string): Array<string | number> {
  * returns the registry. @throws AdaptersFileError listing every problem, each at its line
  */
 export async function adapterRegistryFromFile(file: string, options: AdapterRegistryOptions & { env?: Env } = {}): Promise<AdapterRegistry> {
+  return adapterRegistryFromFiles([{ file }], options);
+}
+
+/**
+ * The registry from several files, in order: the `adapters:` list of channels.yaml (read with
+ * `alongside: ['channels']`) and adapters.yaml. An id used twice across them is a problem at its
+ * second place.
+ */
+export async function adapterRegistryFromFiles(
+  sources: ReadonlyArray<{ file: string; alongside?: readonly string[] }>,
+  options: AdapterRegistryOptions & { env?: Env } = {},
+): Promise<AdapterRegistry> {
   const env = options.env ?? process.env;
+  const files = sources.map((s) => loadAdaptersFile(s.file, env, { alongside: s.alongside }));
+  const seen = new Map<string, string>();
+  const problems: Problem[] = [];
+  for (const f of files) {
+    f.entries.forEach((entry, i) => {
+      const first = seen.get(entry.id);
+      if (first) problems.push(f.problemAt(['adapters', i, 'id'], `duplicate adapter id "${entry.id}" (already configured in ${first})`));
+      else seen.set(entry.id, f.file);
+    });
+  }
+  if (problems.length > 0) throw new AdaptersFileError(problems);
   const registry = new AdapterRegistry(options);
-  await registry.build(loadAdaptersFile(file, env), env);
+  try {
+    for (const f of files) await registry.build(f, env);
+  } catch (err) {
+    await registry.closeAll();
+    throw err;
+  }
   return registry;
 }

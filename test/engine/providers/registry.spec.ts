@@ -233,3 +233,69 @@ describe('AdapterRegistry', () => {
     assert.deepEqual(registry.list(), []);
   });
 });
+
+describe('engine/providers: adapters listed in channels.yaml', () => {
+  const { mkdtempSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
+  const os = require('node:os') as typeof import('node:os');
+  const pathMod = require('node:path') as typeof import('node:path');
+  const { adapterRegistryFromFiles } = require('../../../engine/providers/registry') as typeof import('../../../engine/providers/registry');
+  const { runValidate } = require('../../../engine/channels/validate-command') as typeof import('../../../engine/channels/validate-command');
+  const { registerBuiltinAdapterKinds } = require('../../../engine/providers/kinds') as typeof import('../../../engine/providers/kinds');
+
+  const CHANNELS = `channels:
+  - id: adt
+    name: ADT
+    source: { type: mllp, port: 2575 }
+    destinations:
+      fhir: { type: fhir, url: builtin }
+adapters:
+  - id: nppes
+    kind: nppes
+    baseUrl: \${NPPES_URL:-http://127.0.0.1:9/api}
+`;
+
+  function files(channels: string, adapters?: string): { channelsFile: string; adaptersFile: string } {
+    const dir = mkdtempSync(pathMod.join(os.tmpdir(), 'wasl-adapters-in-channels-'));
+    const channelsFile = pathMod.join(dir, 'channels.yaml');
+    const adaptersFile = pathMod.join(dir, 'adapters.yaml');
+    writeFileSync(channelsFile, channels);
+    if (adapters !== undefined) writeFileSync(adaptersFile, adapters);
+    return { channelsFile, adaptersFile };
+  }
+
+  before(() => registerBuiltinAdapterKinds());
+
+  it('builds the adapters listed beside the channels, and those of adapters.yaml', async () => {
+    const f = files(CHANNELS, 'adapters:\n  - id: payer-directory\n    kind: plan-net\n    baseUrl: http://127.0.0.1:9/fhir\n');
+    const registry = await adapterRegistryFromFiles([{ file: f.channelsFile, alongside: ['channels'] }, { file: f.adaptersFile }], { env: {} });
+    try {
+      assert.deepEqual(registry.list().map((a) => `${a.id}:${a.kind}`).sort(), ['nppes:nppes', 'payer-directory:plan-net']);
+    } finally {
+      await registry.closeAll();
+    }
+  });
+
+  it('refuses an id configured in both files, naming the second place', async () => {
+    const f = files(CHANNELS, 'adapters:\n  - id: nppes\n    kind: nppes\n    baseUrl: http://127.0.0.1:9/api\n');
+    await assert.rejects(
+      adapterRegistryFromFiles([{ file: f.channelsFile, alongside: ['channels'] }, { file: f.adaptersFile }], { env: {} }),
+      (err: Error & { problems?: Array<{ file: string; line: number; message: string }> }) => {
+        const p = err.problems?.[0];
+        return !!p && p.file === f.adaptersFile && p.line === 2 && /duplicate adapter id "nppes" \(already configured in .*channels\.yaml\)/.test(p.message);
+      },
+    );
+  });
+
+  it('wasl validate checks the adapters of channels.yaml with positions', () => {
+    const ok = files(CHANNELS);
+    const out: string[] = [];
+    const err: string[] = [];
+    assert.equal(runValidate(ok.channelsFile, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) }, {}), 0, err.join(''));
+    assert.deepEqual(out, [`${ok.channelsFile}: 1 channel(s) and 1 adapter(s) valid\n`]);
+    const bad = files(CHANNELS.replace('kind: nppes', 'kind: nppess'));
+    const errs: string[] = [];
+    assert.equal(runValidate(bad.channelsFile, { stdout: () => undefined, stderr: (s) => errs.push(s) }, {}), 1);
+    assert.equal(errs.length, 1, errs.join(''));
+    assert.match(errs[0], /channels\.yaml:9:11 adapters\[0\]\.kind: /);
+  });
+});
