@@ -175,7 +175,7 @@ describe('engine/channels/load', () => {
     assert.deepEqual(problems('# nothing yet\n'), [`${FILE}:1:1: the file is empty: it needs a top-level "channels:" list`]);
     assert.deepEqual(problems('chanels: []\n'), [
       `${FILE}:1:1: missing required key "channels"`,
-      `${FILE}:1:1 chanels: unknown key "chanels" (allowed: channels)`,
+      `${FILE}:1:1 chanels: unknown key "chanels" (allowed: channels, adapters)`,
     ]);
   });
 

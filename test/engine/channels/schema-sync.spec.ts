@@ -18,6 +18,8 @@ const EVERY_RULE = [
 ] as const satisfies RuleConfig[];
 
 const EVERY_FIELD: ChannelsFile = {
+  // Entries are checked by engine/providers/adapters-file.ts (test/engine/providers/registry.spec.ts).
+  adapters: [],
   channels: [
     {
       id: 'every-field',
