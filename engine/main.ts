@@ -29,7 +29,9 @@ async function main(): Promise<void> {
     `  API          ${base}/api/v1/health  ${base}/api/v1/channels  ${base}/api/v1/fhir-connections`,
     `  metrics      ${base}/metrics`,
     `  demo FHIR    ${base}/fhir/R4  (e.g. ${base}/fhir/R4/metadata, ${base}/fhir/R4/Patient)`,
-    ...engine.channels.map((c) => `  channel      ${c.id}${c.enabled === false ? ' (disabled in channels.yaml)' : whereItListens(c.source, base, c.id)}`),
+    `  claims       ${base}/claims/failed  (failed-claims workbench)`,
+    // A demo channel is switched by an environment variable through `enabled: ${...}`, so "off" says what, not where.
+    ...engine.channels.map((c) => `  channel      ${c.id}${c.enabled === false ? ' (off: enabled is false)' : whereItListens(c.source, base, c.id)}`),
     `  data         ${config.dataDir}`,
     `Send the sample: ./bin/wasl mllp-send ../shared/fixtures/hl7v2/mscvt_ADT-A01-01.hl7 --port ${engine.mllpPort}`,
   ];
