@@ -11,6 +11,17 @@
  * BENCH_NPHIES_CONCURRENCY (comma list, default 1,8), BENCH_NPHIES_ITEMS (lines per claim, 2).
  * The simulator validates every Bundle too and shares this process (2 cores here): the figure
  * includes its work, so NPHIES itself is not what is measured.
+ *
+ * Then, in the same run, the same claims THROUGH THE CHANNEL (bench/nphies/channel.ts): the real
+ * engine process with a `fhir` source -> queues -> `nphies` claim destination channel pointed at
+ * the simulator; claims POSTed as EHR transaction Bundles to /channels/<id>/fhir, timed from each
+ * POST until the engine's claim lifecycle says approved. Printed as a second table and under
+ * `throughChannel` in the JSON line. Knobs: BENCH_NPHIES_CHANNEL_CLAIMS (300, or
+ * BENCH_NPHIES_CLAIMS when that is set), BENCH_NPHIES_CHANNEL_RUNS (3), BENCH_NPHIES_MODE
+ * (embedded | production: PostgreSQL + RabbitMQ), BENCH_NPHIES_CHANNEL_PREFETCH (destination
+ * queue prefetch; channel default when unset), BENCH_NPHIES_CHANNEL_STALL_S (60: a run gives up
+ * when no claim moved this long), BENCH_NPHIES_CHANNEL=off to skip it. Needs a build
+ * (dist/engine/main.js).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,6 +34,7 @@ import { openStore } from '../engine/store';
 import { startNphiesSimulator } from '../test/simulators/nphies';
 import { claimInput, PARTIES } from '../test/simulators/nphies/requests';
 import { validateFhir } from '../transformers/fhir/validate';
+import { CHANNEL_ID, measureThroughChannel, type ChannelMode, type ChannelRow } from './nphies/channel';
 
 const num = (name: string, fallback: number): number => {
   const n = Number(process.env[name]);
@@ -33,6 +45,12 @@ const CLAIMS = num('BENCH_NPHIES_CLAIMS', 500);
 const RUNS = num('BENCH_NPHIES_RUNS', 3);
 const ITEMS = num('BENCH_NPHIES_ITEMS', 2);
 const CONCURRENCY = (process.env.BENCH_NPHIES_CONCURRENCY ?? '1,8').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const CHANNEL = !['off', '0', 'false', 'no'].includes((process.env.BENCH_NPHIES_CHANNEL ?? '').toLowerCase());
+const CHANNEL_CLAIMS = num('BENCH_NPHIES_CHANNEL_CLAIMS', num('BENCH_NPHIES_CLAIMS', 300));
+const CHANNEL_RUNS = num('BENCH_NPHIES_CHANNEL_RUNS', 3);
+const CHANNEL_PREFETCH = Number(process.env.BENCH_NPHIES_CHANNEL_PREFETCH) > 0 ? Number(process.env.BENCH_NPHIES_CHANNEL_PREFETCH) : undefined;
+const CHANNEL_STALL_MS = num('BENCH_NPHIES_CHANNEL_STALL_S', 60) * 1000;
+const MODE: ChannelMode = process.env.BENCH_NPHIES_MODE === 'production' ? 'production' : 'embedded';
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Run {
@@ -110,6 +128,17 @@ function table(rows: Row[]): string {
   return [fmt(head), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
 }
 
+function channelTable(rows: ChannelRow[]): string {
+  const head = ['concurrency', 'claims', 'claims/s (median)', 'POST->approved p50 ms', 'p95 ms', 'POSTs/s', 'runs (/s)', 'failed', 'API check'];
+  const lines = rows.map((r) => [
+    String(r.concurrency), String(CHANNEL_CLAIMS), String(r.medianPerSecond), String(r.medianP50Ms), String(r.medianP95Ms), String(r.medianPostPerSecond),
+    r.runs.map((x) => x.perSecond).join(' '), String(r.runs.reduce((a, x) => a + x.failed, 0)), r.runs.every((x) => x.apiCheck) ? 'OK' : 'FAILED',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  return [fmt(head), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
+}
+
 async function main(): Promise<void> {
   // stdout is the table and the JSON line; log lines go to stderr.
   logToStderr();
@@ -137,8 +166,17 @@ async function main(): Promise<void> {
   } finally {
     await sim.close();
   }
-  process.stdout.write(`\n${table(rows)}\n`);
+  let channelRows: ChannelRow[] = [];
+  if (CHANNEL) {
+    log(`bench:nphies through the channel: ${CHANNEL_CLAIMS} claims x ${CHANNEL_RUNS} runs, ${ITEMS} items per claim, concurrency ${CONCURRENCY.join(', ')}, ${MODE} mode`);
+    channelRows = await measureThroughChannel({
+      claims: CHANNEL_CLAIMS, runs: CHANNEL_RUNS, items: ITEMS, concurrency: CONCURRENCY, mode: MODE, prefetch: CHANNEL_PREFETCH, stallMs: CHANNEL_STALL_MS, log,
+    });
+  }
+  process.stdout.write(`\nwithout Node-RED and the queues (build -> validate -> lifecycle -> client -> simulator -> lifecycle):\n${table(rows)}\n`);
+  if (CHANNEL) process.stdout.write(`\nthrough the channel (${MODE}: POST /channels/${CHANNEL_ID}/fhir -> queues -> wasl-nphies-claim -> simulator -> lifecycle approved):\n${channelTable(channelRows)}\n`);
   const best = rows.reduce((a, b) => (b.medianPerSecond > a.medianPerSecond ? b : a), rows[0]);
+  const bestChannel = channelRows.reduce<ChannelRow | undefined>((a, b) => (!a || b.medianPerSecond > a.medianPerSecond ? b : a), undefined);
   process.stdout.write(`${JSON.stringify({
     bench: 'nphies',
     path: 'build+validate+lifecycle+client(ledger)+simulator+applyResult',
@@ -147,6 +185,20 @@ async function main(): Promise<void> {
     itemsPerClaim: ITEMS,
     claimsPerSecond: best?.medianPerSecond ?? 0,
     byConcurrency: Object.fromEntries(rows.map((r) => [r.concurrency, { claimsPerSecond: r.medianPerSecond, p50Ms: r.medianP50Ms, p95Ms: r.medianP95Ms, perRun: r.runs.map((x) => x.perSecond), failed: r.runs.reduce((a, x) => a + x.failed, 0) }])),
+    throughChannel: CHANNEL
+      ? {
+          path: 'POST /channels/<id>/fhir (store+queue) -> router -> queue -> wasl-nphies-claim (wrap+validate+lifecycle+client(ledger)) -> simulator -> lifecycle approved',
+          mode: MODE,
+          claims: CHANNEL_CLAIMS,
+          runs: CHANNEL_RUNS,
+          itemsPerClaim: ITEMS,
+          claimsPerSecond: bestChannel?.medianPerSecond ?? 0,
+          byConcurrency: Object.fromEntries(channelRows.map((r) => [r.concurrency, {
+            claimsPerSecond: r.medianPerSecond, p50Ms: r.medianP50Ms, p95Ms: r.medianP95Ms, postsPerSecond: r.medianPostPerSecond,
+            perRun: r.runs.map((x) => x.perSecond), failed: r.runs.reduce((a, x) => a + x.failed, 0), apiCheck: r.runs.every((x) => x.apiCheck),
+          }])),
+        }
+      : null,
   })}\n`);
 }
 

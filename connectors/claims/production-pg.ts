@@ -19,6 +19,7 @@ import {
   serviceDateOf,
   storedReasonValue,
   type FailedClaimRow,
+  type PricedClaimRow,
   type ProductionWriter,
   type WriteBatch,
   type WriteResult,
@@ -99,8 +100,13 @@ export class PostgresProductionWriter implements ProductionWriter {
       const duplicates: string[] = [];
       if (batch.priced.length > 0) {
         const cols = CLAIM_COLUMNS.map(([c]) => `"${c}"`).join(', ');
-        const text = claimCopyRows(batch);
-        const ids = batch.priced.map((p) => p.claim.stagingId);
+        // Originals whose key production gained after this batch was validated (a duplicate in a
+        // batch written meanwhile) would fail the straight COPY: set them aside first (one indexed
+        // lookup), so the COPY usually succeeds; they are told apart below like any missing claim.
+        const taken = await this.existingKeysIn(trx, batch.priced);
+        const toCopy = taken.size ? batch.priced.filter((p) => !taken.has(p)) : batch.priced;
+        const text = claimCopyRows({ ...batch, priced: toCopy });
+        const ids = toCopy.map((p) => p.claim.stagingId);
         step('csv');
         let rows = await this.copyStraight(trx, cols, text, ids);
         step('copy');
@@ -217,6 +223,19 @@ export class PostgresProductionWriter implements ProductionWriter {
       ],
     );
     return rows.length;
+  }
+
+  /** The priced claims whose original key claims already holds, seen from inside the transaction. */
+  private async existingKeysIn(trx: Knex.Transaction, priced: PricedClaimRow[]): Promise<Set<PricedClaimRow>> {
+    const originals = priced.filter((p) => (p.claim.frequency ?? '1') === '1');
+    if (originals.length === 0) return new Set();
+    const { rows } = (await trx.raw(
+      `SELECT c.facility_id, c.claim_id FROM ?? c JOIN unnest(?::text[], ?::text[]) k(f, id) ON c.facility_id = k.f AND c.claim_id = k.id WHERE c.frequency = '1'`,
+      [this.tables.claims, originals.map((p) => p.claim.facilityId), originals.map((p) => p.claim.claimId)],
+    )) as { rows: Array<{ facility_id: string; claim_id: string }> };
+    if (rows.length === 0) return new Set();
+    const keys = new Set(rows.map((r) => claimKeyOf(r.facility_id, r.claim_id)));
+    return new Set(originals.filter((p) => keys.has(claimKeyOf(p.claim.facilityId, p.claim.claimId))));
   }
 
   /** Of these ids, those either table holds, seen from inside the write's transaction. */
