@@ -86,8 +86,12 @@ export function transportContract(target: () => ContractTarget): void {
       await d.ack();
     }
     assert.equal(seen.size, n);
-    await consumer.cancel();
+    // Checked while the consumer is still open: on a RabbitMQ quorum queue, closing the channel
+    // right after the last acks can return messages whose acks the queue had not applied yet
+    // (the close and the acks reach the queue by different paths): a redelivery, never a loss,
+    // and not what this test is about (docs/architecture.md, Transport).
     assert.deepEqual(await eventuallyDepth(transport, q, { ready: 0, delayed: 0, dead: 0 }), { ready: 0, delayed: 0, dead: 0 });
+    await consumer.cancel();
   });
 
   it('preserves body bytes and headers exactly', async () => {
