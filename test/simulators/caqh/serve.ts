@@ -8,7 +8,7 @@
  * The simulator listens on a free port of its own; `--port` puts a plain TCP forwarder in front
  * of it, so a demo's fixed URL works without changing the simulator.
  */
-import net from 'node:net';
+import { forwardPort } from '../forward-port';
 import { startCaqhSimulator } from './server';
 
 function arg(name: string): string | undefined {
@@ -23,18 +23,7 @@ async function main(): Promise<void> {
   sim.setAttestation('10000001', attested);
   sim.setDocument('10000001', 'AAR', Buffer.from('%PDF-1.4\n% CAQH SIMULATOR dummy document\n%%EOF\n'));
   const port = Number(arg('port') ?? 8093);
-  const target = new URL(sim.url);
-  const forwarder = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    client.pipe(upstream).pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end);
-    upstream.on('error', end);
-  });
-  await new Promise<void>((resolve, reject) => forwarder.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  const forwarder = await forwardPort(port, sim.url);
   process.stdout.write(
     `CAQH SIMULATOR (not CAQH) listening: CAQH_BASE_URL=http://127.0.0.1:${port} organization_id=${sim.organizationId}\n` +
       `  CAQH_USERNAME=${sim.credentials.username} CAQH_PASSWORD=${sim.credentials.password}  (simulator-only dummy credentials)\n`,

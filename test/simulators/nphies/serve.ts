@@ -6,7 +6,7 @@
  * The simulator listens on a free port of its own; `--port` puts a plain TCP forwarder in front
  * of it, so the demo's fixed URL works without changing the simulator. Masked dummy data only.
  */
-import net from 'node:net';
+import { forwardPort } from '../forward-port';
 import { startNphiesSimulator, type Scenario } from './index';
 
 function arg(name: string): string | undefined {
@@ -17,19 +17,8 @@ function arg(name: string): string | undefined {
 async function main(): Promise<void> {
   const sim = await startNphiesSimulator({ defaultScenario: (arg('scenario') as Scenario | undefined) ?? 'approved' });
   const port = Number(arg('port') ?? 8091);
-  const target = new URL(sim.processUrl);
-  const forwarder = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    client.pipe(upstream).pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end);
-    upstream.on('error', end);
-  });
-  await new Promise<void>((resolve, reject) => forwarder.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
-  process.stdout.write(`NPHIES SIMULATOR (not NPHIES) listening: NPHIES_URL=http://127.0.0.1:${port}${target.pathname}\n`);
+  const forwarder = await forwardPort(port, sim.processUrl);
+  process.stdout.write(`NPHIES SIMULATOR (not NPHIES) listening: NPHIES_URL=http://127.0.0.1:${port}${new URL(sim.processUrl).pathname}\n`);
   const stop = () => {
     forwarder.close();
     void sim.close().then(() => process.exit(0));

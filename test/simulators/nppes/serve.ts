@@ -6,7 +6,7 @@
  * The simulator listens on a free port of its own; `--port` puts a plain TCP forwarder in front
  * of it, so a fixed URL works without changing the simulator.
  */
-import net from 'node:net';
+import { forwardPort } from '../forward-port';
 import { startNppesSimulator } from './server';
 
 function arg(name: string): string | undefined {
@@ -17,18 +17,7 @@ function arg(name: string): string | undefined {
 async function main(): Promise<void> {
   const sim = await startNppesSimulator({ synthesize: process.argv.includes('--synthesize') });
   const port = Number(arg('port') ?? 8092);
-  const target = new URL(sim.url);
-  const forwarder = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    client.pipe(upstream).pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end);
-    upstream.on('error', end);
-  });
-  await new Promise<void>((resolve, reject) => forwarder.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  const forwarder = await forwardPort(port, sim.url);
   process.stdout.write(`NPPES SIMULATOR (not NPPES) listening: NPPES_URL=http://127.0.0.1:${port} (${sim.numbers().length} NPIs, e.g. ${sim.numbers()[0]})\n`);
   const stop = () => {
     forwarder.close();
