@@ -332,13 +332,7 @@ export function buildPractitionerRole(
     specialty: specialtiesOf(record, p).map(nucc),
   };
   // Without an affiliation of ours, the payer's (if any) stays: we do not know better.
-  if (refs.organization) role.organization = refs.organization;
-  if (p.locations) role.location = p.locations.map((reference) => ({ reference }));
-  const period = periodOf(p);
-  if (period) role.period = period;
-  if (base?.id) role.id = base.id;
-  else delete role.id;
-  return role;
+  return withParticipationFields(role, p, refs.organization, base?.id);
 }
 
 /** Our OrganizationAffiliation for one network (`base` as for {@link buildPractitionerRole}). */
@@ -356,13 +350,21 @@ export function buildOrganizationAffiliation(
     code: [{ coding: [{ system: ORG_AFFILIATION_ROLE_CS, code: p.role ?? 'outpatient' }] }],
     specialty: specialtiesOf(record, p).map(nucc),
   };
-  if (refs.organization) aff.organization = refs.organization;
-  if (p.locations) aff.location = p.locations.map((reference) => ({ reference }));
+  return withParticipationFields(aff, p, refs.organization, base?.id);
+}
+
+/**
+ * What a PractitionerRole and an OrganizationAffiliation share: our organization (when we have
+ * one), the locations and period of the participation, and the payer's own id when updating theirs.
+ */
+function withParticipationFields<T extends PractitionerRole | OrganizationAffiliation>(resource: T, p: NetworkParticipation, organization: Reference<Organization> | undefined, baseId: string | undefined): T {
+  if (organization) resource.organization = organization;
+  if (p.locations) resource.location = p.locations.map((reference) => ({ reference }));
   const period = periodOf(p);
-  if (period) aff.period = period;
-  if (base?.id) aff.id = base.id;
-  else delete aff.id;
-  return aff;
+  if (period) resource.period = period;
+  if (baseId) resource.id = baseId;
+  else delete resource.id;
+  return resource;
 }
 
 /** The Location with its `newpatients` for `network` set to `code` (other networks' kept). */

@@ -74,7 +74,17 @@ export function refuseAll(node: Node, runtime: WaslRuntime, nodeType: string, co
     try {
       failMessage(runtime, batchOf(msg, nodeType).m, new IntegrationError(code, reason), done);
     } catch (err) {
-      done(err as Error);
+      settleBadInput(runtime, msg, err, done);
     }
   });
+}
+
+/**
+ * Input that is not a claim batch: a Wasl message fails at once (a validation error goes to the
+ * dead-letter queue with its reason instead of waiting out its receipt); anything else only
+ * reaches Catch nodes.
+ */
+export function settleBadInput(runtime: WaslRuntime, msg: unknown, err: unknown, done: (err?: Error) => void): void {
+  if (isWaslMsg(msg)) failMessage(runtime, msg as unknown as WaslMsg, err, done);
+  else done(err as Error);
 }

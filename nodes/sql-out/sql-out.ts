@@ -14,7 +14,7 @@ import { DEFAULT_TABLES } from '../../connectors/claims/schema';
 import { ClaimsStaging } from '../../connectors/claims/staging';
 import { workerId } from '../../engine/claims/db-poll';
 import { writeBatch } from '../../engine/claims/stages';
-import { batchOf } from '../shared/claims-stage';
+import { batchOf, settleBadInput } from '../shared/claims-stage';
 import { destinationDelivery } from '../shared/destination';
 import { getRuntime } from '../shared/runtime';
 import { failMessage } from '../shared/settle';
@@ -49,7 +49,7 @@ export = function register(RED: NodeAPI): void {
         try {
           failMessage(runtime, batchOf(msg, 'wasl-sql-out').m, new Error(why), done);
         } catch (err) {
-          done(err as Error);
+          settleBadInput(runtime, msg, err, done);
         }
       });
       return;
@@ -83,7 +83,7 @@ export = function register(RED: NodeAPI): void {
       try {
         m = batchOf(msg, 'wasl-sql-out');
       } catch (err) {
-        done(err as Error);
+        settleBadInput(runtime, msg, err, done);
         return;
       }
       const { batch } = m;

@@ -9,31 +9,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { main } from '../../../engine/cli/index';
-import type { CliIo } from '../../../engine/cli/io';
+import { runCli, STACK_LINE } from './run-cli';
 import { FIXTURES_DIR } from '../../transformers/fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const NPHIES = path.join(FIXTURES_DIR, 'nphies');
 const BUNDLE = path.join(NPHIES, 'nphies_ig_Bundle-a84aabfa-priorauth-institutional-request.json');
 const CLAIMS = ['nphies_ig_Claim-123073-vision-priorauth.json', 'nphies_ig_Claim-483069-institutional-priorauth.json'].map((f) => path.join(NPHIES, f));
-const STACK_LINE = /^\s+at .+\(?.+:\d+:\d+\)?$/m;
 
-async function run(argv: string[], stdin?: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: (s) => void out.push(s),
-    stderr: (s) => void err.push(s),
-    readInput: async (file) => {
-      if (file !== '-') return readFileSync(file, 'utf8');
-      if (stdin === undefined) throw new Error('test gave no standard input');
-      return stdin;
-    },
-  };
-  const code = await main(argv, io);
-  return { code, out: out.join(''), err: err.join('') };
-}
+const run = runCli;
 
 describe('wasl nphies-validate', () => {
   let dir: string;

@@ -10,30 +10,14 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import type { Bundle } from '@medplum/fhirtypes';
-import { main } from '../../../engine/cli/index';
-import type { CliIo } from '../../../engine/cli/io';
+import { runCli, STACK_LINE } from './run-cli';
 import { validateFhir } from '../../../transformers/fhir/validate';
 import { NPPES_FIXTURES_DIR, startNppesSimulator, type NppesSimulator } from '../../simulators/nppes/server';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const STACK_LINE = /^\s+at .+\(?.+:\d+:\d+\)?$/m;
 const fixture = (name: string) => path.join(NPPES_FIXTURES_DIR, name);
 
-async function run(argv: string[], stdin?: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: (s) => void out.push(s),
-    stderr: (s) => void err.push(s),
-    readInput: async (file) => {
-      if (file !== '-') return readFileSync(file, 'utf8');
-      if (stdin === undefined) throw new Error('test gave no standard input');
-      return stdin;
-    },
-  };
-  const code = await main(argv, io);
-  return { code, out: out.join(''), err: err.join('') };
-}
+const run = runCli;
 
 const count = (b: Bundle, type: string) => (b.entry ?? []).filter((e) => e.resource?.resourceType === type).length;
 

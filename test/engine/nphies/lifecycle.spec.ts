@@ -8,7 +8,7 @@ import { ValidationError } from '../../../common/errors';
 import { ClaimLifecycle, canTransition, idempotencyKey, stateForResult } from '../../../engine/nphies/lifecycle';
 import type { KnexMessageStore } from '../../../engine/store/knex-store';
 import { result } from './support';
-import { postgresUnavailable, targetFor, type StoreTarget } from '../store/helpers';
+import { requireDialect, targetFor, type StoreTarget } from '../store/helpers';
 
 const SYSTEM = 'http://provider.example/identifiers/claim';
 
@@ -19,14 +19,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let lc: ClaimLifecycle;
 
     before(async function () {
-      if (dialect === 'postgres') {
-        const why = await postgresUnavailable();
-        if (why) {
-          if (process.env.CI === 'true') throw new Error(`PostgreSQL unavailable: ${why}`);
-          console.warn(`\n  !!! PostgreSQL unavailable (${why}): SKIPPING ${this.test?.parent?.fullTitle()}\n`);
-          this.skip();
-        }
-      }
+      await requireDialect(this, dialect);
     });
 
     beforeEach(async () => {

@@ -12,7 +12,7 @@ import { openProviderStore } from '../../../engine/providers/store';
 import type { ProviderStore } from '../../../engine/providers/types';
 import type { KnexMessageStore } from '../../../engine/store/knex-store';
 import { startNppesSimulator, type NppesSimulator } from '../../simulators/nppes/server';
-import { postgresUnavailable, targetFor, type StoreTarget } from '../store/helpers';
+import { requireDialect, targetFor, type StoreTarget } from '../store/helpers';
 
 const NPIS = ['1114920071', '1780689109', '1225035769', '1568946812', '1932668134'];
 
@@ -26,14 +26,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let store: ProviderStore;
 
     before(async function () {
-      if (dialect === 'postgres') {
-        const why = await postgresUnavailable();
-        if (why) {
-          if (process.env.CI === 'true') throw new Error(`PostgreSQL unavailable: ${why}`);
-          console.warn(`\n  !!! PostgreSQL unavailable (${why}): SKIPPING ${this.test?.parent?.fullTitle()}\n`);
-          this.skip();
-        }
-      }
+      await requireDialect(this, dialect);
     });
 
     beforeEach(async () => {

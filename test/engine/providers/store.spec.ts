@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { diffProviders, formatAddress, mergeProvider, openProviderStore } from '../../../engine/providers/store';
 import type { ProviderRecord, ProviderStore } from '../../../engine/providers/types';
 import type { KnexMessageStore } from '../../../engine/store/knex-store';
-import { postgresUnavailable, targetFor, type StoreTarget } from '../store/helpers';
+import { requireDialect, targetFor, type StoreTarget } from '../store/helpers';
 
 const T0 = new Date('2026-01-05T10:00:00.000Z');
 
@@ -37,14 +37,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let now: Date;
 
     before(async function () {
-      if (dialect === 'postgres') {
-        const why = await postgresUnavailable();
-        if (why) {
-          if (process.env.CI === 'true') throw new Error(`PostgreSQL unavailable: ${why}`);
-          console.warn(`\n  !!! PostgreSQL unavailable (${why}): SKIPPING ${this.test?.parent?.fullTitle()}\n`);
-          this.skip();
-        }
-      }
+      await requireDialect(this, dialect);
     });
 
     beforeEach(async () => {

@@ -66,3 +66,16 @@ export async function postgresUnavailable(): Promise<string | undefined> {
     return err instanceof Error ? err.message : String(err);
   }
 }
+
+/**
+ * In a mocha `before`: for the postgres dialect, skip the suite loudly when PostgreSQL is not
+ * reachable, and fail instead under CI=true. SQLite always runs.
+ */
+export async function requireDialect(ctx: Mocha.Context, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  if (dialect !== 'postgres') return;
+  const why = await postgresUnavailable();
+  if (!why) return;
+  if (process.env.CI === 'true') throw new Error(`PostgreSQL unavailable: ${why}`);
+  console.warn(`\n  !!! PostgreSQL unavailable (${why}): SKIPPING ${ctx.test?.parent?.fullTitle()}\n`);
+  ctx.skip();
+}
