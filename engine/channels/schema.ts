@@ -329,6 +329,7 @@ const channel = {
     id: { type: 'string', maxLength: 64, pattern: KEBAB_CASE, 'x-hint': KEBAB_HINT },
     name: { type: 'string', minLength: 1 },
     enabled: { type: 'boolean', default: DEFAULTS.enabled },
+    test: { type: 'boolean', description: 'Test data only: analysts may view message bodies unmasked.' },
     source: { $ref: '#/definitions/source' },
     filters: { $ref: '#/definitions/rules' },
     transformers: { type: 'array', items: { $ref: '#/definitions/transformer' } },

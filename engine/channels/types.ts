@@ -24,6 +24,11 @@ export interface ChannelConfig {
   name: string;
   /** Default true. A disabled channel compiles to a disabled tab. */
   enabled?: boolean;
+  /**
+   * A channel for test data (default false): analysts may view its message bodies unmasked
+   * (engine/auth/roles.ts). Channels carrying real patients leave it false.
+   */
+  test?: boolean;
   source: SourceConfig;
   /** All rules must pass; a message that fails one is settled as FILTERED. */
   filters?: RuleConfig[];

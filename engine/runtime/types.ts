@@ -12,6 +12,7 @@ import type { EngineMetrics } from './metrics';
 import type { Receipts } from './receipts';
 import type { StageStats } from './stage-stats';
 import type { SecretBox } from '../../common/secret-box';
+import type { AuditLog } from '../audit/types';
 
 export interface ChannelHealth {
   state: 'starting' | 'running' | 'stopped' | 'error';
@@ -46,4 +47,6 @@ export interface WaslRuntime {
   stageStats?: StageStats;
   /** Outside-system adapters (NPPES, CAQH, Plan-Net) from adapters.yaml, by id (engine/providers/registry.ts). */
   adapters?: AdapterRegistry;
+  /** The hash-chained audit log (engine/audit/); absent in node tests that do not need it. */
+  audit?: AuditLog;
 }

@@ -25,6 +25,7 @@ const EVERY_FIELD: ChannelsFile = {
       id: 'every-field',
       name: 'Every field',
       enabled: true,
+      test: false,
       source: { type: 'mllp', port: 2575, host: '127.0.0.1', tls: { ca: '/etc/wasl/clients-ca.pem', cert: '/etc/wasl/mllp.pem', key: '/etc/wasl/mllp.key', rejectUnauthorized: true }, maxMessageBytes: 1048576, acceptMessageTypes: ['ADT^A01', 'ORU'], ackAfter: 'sent', ackTimeoutMs: 5000, charset: '8859/6', batchAck: 'per-message', applicationAck: { host: 'his.example', port: 2576, timeoutMs: 60000 } },
       filters: [...EVERY_RULE],
       transformers: [{ type: 'hl7-to-fhir', mapping: 'adt' }],
