@@ -23,6 +23,8 @@ import { StageStats } from './runtime/stage-stats';
 import { secretBoxFrom } from '../common/secret-box';
 import type { WaslRuntime } from './runtime/types';
 import { apiRouter } from './server/api';
+import { authSettingsFrom, createAuth } from './auth';
+import { CREATE_ADMIN_HELP, ensureFirstAdmin, type FirstAdmin } from './auth/bootstrap';
 import { claimsApi } from './server/claims-api';
 import { claimsWorkbenchPage } from './server/claims-workbench-page';
 import { integrationsRouter } from './server/integrations-api';
@@ -43,6 +45,10 @@ export interface RunningEngine {
   mode: EngineMode;
   /** Channels whose source could not start (e.g. the MLLP port is taken), for the banner. */
   failedSources: Array<{ channel: string; code: string }>;
+  /** Whether anyone can sign in yet; `no-users` makes the banner say how to create the first admin. */
+  firstAdmin: FirstAdmin;
+  /** How to create the first admin (printed by the banner when firstAdmin is `no-users`). */
+  createAdminHelp: string;
   /** e.g. `SQLite + embedded queue`, for the start-up banner. */
   runtimeParts: string;
   channels: ChannelConfig[];
@@ -71,7 +77,14 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   registerBuiltinAdapterKinds();
   const adapters = await adapterRegistryFromFiles([{ file: config.channelsFile, alongside: ['channels'] }, { file: adaptersFilePath(process.env) }], { env: process.env });
 
+  const authSettings = authSettingsFrom(process.env);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  if (!(store instanceof KnexMessageStore)) throw new Error('the store must be the knex store: users and the audit log live in its database');
+  const auth = createAuth(store.knex, authSettings);
+  const firstAdmin = await ensureFirstAdmin(auth.users, auth.audit, { adminUser: config.adminUser, adminPassword: config.adminPassword }).catch(async (err: Error) => {
+    await store.close();
+    throw new Error(`WASL_ADMIN_USER / WASL_ADMIN_PASSWORD: ${err.message}`);
+  });
   const transport = createTransport({ amqpUrl: config.amqpUrl, dataDir: config.dataDir });
   await transport.start();
   const fhir = await createFhirServer();
@@ -103,18 +116,22 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     secretBox: secretBoxFrom(config.secretKey, config.previousSecretKeys),
     stageStats: new StageStats(),
     adapters,
+    audit: auth.audit,
   };
   adapters.attachMetrics(metrics);
   // Scheduled provider work (NPPES revalidation) belongs to a process that runs sources, not to workers.
-  const providerJobs = config.role === 'worker' || !(store instanceof KnexMessageStore) ? undefined : startProviderJobs(store.knex, adapters);
+  const providerJobs = config.role === 'worker' ? undefined : startProviderJobs(store.knex, adapters);
   registerQueueDepthGauge(metrics, runtime, channels);
 
   let ready = false;
+  // Sign-in first: every route below is guarded by engine/auth/route-permissions.ts.
+  app.use(auth.authenticator.middleware);
+  app.use('/api/v1', ...auth.apiRouters);
   app.use('/fhir/R4', fhir.router);
   app.use('/api/v1/integrations', integrationsRouter(() => runtime.adapters));
   app.use('/api/v1', apiRouter({ runtime, channels: () => channels, ready: () => ready, mode, startedAt: new Date() }));
   // Failed-claims workbench over CLAIMS_PRODUCTION_URL (503 until it and WASL_SECRET_KEY are set).
-  const claimsWorkbench = claimsApi({ sealer: runtime.secretBox, channels: () => channels });
+  const claimsWorkbench = claimsApi({ sealer: runtime.secretBox, channels: () => channels, audit: auth.audit });
   app.use('/api/v1/claims', claimsWorkbench.router);
   app.get('/claims/failed', (_req, res) => res.type('html').send(claimsWorkbenchPage()));
   app.get('/metrics', async (_req, res) => {
@@ -132,7 +149,8 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
       flows,
       runtime,
       credentialSecret: config.secretKey,
-      adminAuth: await adminAuthFrom(config),
+      adminAuth: auth.nodeRedAdminAuth,
+      audit: auth.audit,
     });
   } catch (err) {
     server.close();
@@ -153,6 +171,8 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     port,
     mllpPort: config.mllpPort,
     role: config.role,
+    firstAdmin,
+    createAdminHelp: CREATE_ADMIN_HELP,
     failedSources: [...runtime.channelHealth].filter(([, h]) => h.state === 'error').map(([channel, h]) => ({ channel, code: h.lastError?.code ?? 'UNKNOWN' })),
     mode,
     runtimeParts: `${store.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} + ${transport.kind === 'amqp' ? 'RabbitMQ' : 'embedded queue'}`,
@@ -208,14 +228,4 @@ function registerQueueDepthGauge(metrics: EngineMetrics, runtime: WaslRuntime, c
       }
     },
   });
-}
-
-/** The first admin from WASL_ADMIN_USER / WASL_ADMIN_PASSWORD; without them the editor is open (embedded demo). */
-async function adminAuthFrom(config: EngineConfig): Promise<Record<string, unknown> | undefined> {
-  if (!config.adminUser || !config.adminPassword) return undefined;
-  const bcrypt = require('bcryptjs') as { hash(s: string, rounds: number): Promise<string> };
-  return {
-    type: 'credentials',
-    users: [{ username: config.adminUser, password: await bcrypt.hash(config.adminPassword, 10), permissions: '*' }],
-  };
 }

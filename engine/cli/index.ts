@@ -17,6 +17,7 @@ import { registerNphiesBatchCommand } from './nphies-batch';
 import { registerNphiesValidateCommand } from './nphies-validate';
 import { registerNppesCommand } from './nppes';
 import { replayCommand } from './replay';
+import { registerUserCommands } from './users';
 
 function port(value: string): number {
   const n = Number(value);
@@ -98,6 +99,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerNphiesValidateCommand(program, io, (code) => (exitCode = code));
   registerClaimsStageCommand(program, io, (code) => (exitCode = code));
   registerNppesCommand(program, io, (code) => (exitCode = code));
+  registerUserCommands(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

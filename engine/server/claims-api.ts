@@ -33,7 +33,9 @@ import { compileRuleSet, loadRuleSet } from '../../transformers/claims/validate'
 import { DEFAULTS } from '../channels/defaults';
 import type { ChannelConfig, ClaimsPredictTransformerConfig, ClaimsPriceTransformerConfig, ClaimsValidateTransformerConfig } from '../channels/types';
 import { parseFailedClaimId, parseFilter, parseIds } from '../claims/workbench-input';
-import { FailedClaimNotFoundError, FailedClaimsWorkbench, type ReprocessDeps } from '../claims/workbench';
+import { FailedClaimNotFoundError, FailedClaimsWorkbench, type ReprocessDeps, type ReprocessReport } from '../claims/workbench';
+import type { AuditLog } from '../audit/types';
+import { remoteOf } from '../auth/types';
 
 export interface ClaimsApiOptions {
   /** runtime.secretBox; undefined when WASL_SECRET_KEY is not set (every route answers 503). */
@@ -42,6 +44,8 @@ export interface ClaimsApiOptions {
   productionUrl?: string;
   /** This engine's channels: reprocess takes its stage settings from the claims channel. */
   channels?: () => ChannelConfig[];
+  /** The engine's audit log: repairs and reprocessing are recorded there too (ids and counts only). */
+  audit?: AuditLog;
   /** Overrides the stage settings (tests). */
   reprocessDeps?: () => ReprocessDeps | Promise<ReprocessDeps>;
   tables?: ClaimTables;
@@ -69,17 +73,17 @@ class NotConfiguredError extends Error {}
 const log = logger({ stage: 'claims-api' });
 
 /**
- * Who made a change, for the audit trail.
- *
- * KNOWN GAP (until the issue that adds users and roles lands): there is no sign-in, so the actor
- * is whatever the caller sends in `X-Wasl-User`, unverified, else `anonymous@<remote address>`;
- * and anyone who reaches the engine's port can read failed claims, sensitive fields included, and
- * change them. Keep the port on a trusted network until then.
+ * Who made a change, for the workbench's own trail (failed_claim_audit): the signed-in user
+ * (engine/auth/middleware.ts guards these routes, so there is one). `anonymous@<address>` only
+ * when the router is mounted without the auth middleware (unit tests).
  */
 export function actorOf(req: express.Request): string {
-  // Control characters out (the value lands in logs and the audit table); 100 characters is plenty for a name or e-mail.
-  const header = (req.get('x-wasl-user') ?? '').replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, 100);
-  return header || `anonymous@${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
+  return req.waslUser?.username ?? `anonymous@${req.socket.remoteAddress ?? 'unknown'}`;
+}
+
+/** Counts of a reprocess run for the audit log (no claim content). */
+function summaryOf(report: ReprocessReport): Record<string, number | boolean> {
+  return { matched: report.matched, written: report.written, stillFailing: report.stillFailing, notFound: report.notFound, capped: report.capped };
 }
 
 /** The stage settings of the first enabled channel that validates claims and writes them to `urlEnv`'s database. */
@@ -198,6 +202,7 @@ export function claimsApi(options: ClaimsApiOptions): ClaimsApi {
       const id = parseFailedClaimId(req.params.id, 'path :id');
       const w = wb();
       const { changed } = await w.repair(id, req.body, actorOf(req));
+      await options.audit?.record({ actor: actorOf(req), action: 'claims.repair', target: `failed-claim:${id}`, from: remoteOf(req), detail: { fields: changed } });
       res.set('Cache-Control', 'no-store').json({ changed, item: await w.get(id) });
     } catch (err) {
       next(err);
@@ -215,7 +220,9 @@ export function claimsApi(options: ClaimsApiOptions): ClaimsApi {
       }
       const target = body.ids !== undefined ? parseIds(body.ids, 'body.ids') : parseFilter(body.filter as Record<string, unknown>, 'body.filter', false);
       const w = wb();
-      res.json(await w.reprocess(target, actorOf(req), await reprocessDeps()));
+      const report = await w.reprocess(target, actorOf(req), await reprocessDeps());
+      await options.audit?.record({ actor: actorOf(req), action: 'claims.reprocess', target: 'failed-claims', from: remoteOf(req), detail: { ...(Array.isArray(target) ? { ids: target.length } : { filter: true }), ...summaryOf(report) } });
+      res.json(report);
     } catch (err) {
       next(err);
     }
@@ -227,6 +234,7 @@ export function claimsApi(options: ClaimsApiOptions): ClaimsApi {
       const w = wb();
       const report = await w.reprocess([id], actorOf(req), await reprocessDeps());
       if (report.notFound) throw new FailedClaimNotFoundError(id);
+      await options.audit?.record({ actor: actorOf(req), action: 'claims.reprocess', target: `failed-claim:${id}`, from: remoteOf(req), detail: summaryOf(report) });
       res.json(report);
     } catch (err) {
       next(err);

@@ -1,6 +1,6 @@
 /**
  * The failed-claims workbench page at /claims/failed: server-rendered HTML with a small vanilla
- * script over /api/v1/claims (claims-api.ts). No CDN, no build step, the look of ops-page.ts.
+ * script over /api/v1/claims (claims-api.ts). No CDN, no build step, the look of the ops pages (pages/layout.ts).
  *
  * Filter bar (rule, facility, payer, dates of service), failing rules with counts (click one to
  * filter), the failed claims (keyset "Next page"), and a claim opened in a form: every field
@@ -58,7 +58,6 @@ export function claimsWorkbenchPage(): string {
  <label>Service to<input name="to" id="f-to" type="date"></label>
  <button type="submit">Apply</button>
  <button type="button" id="clear-filters">Clear</button>
- <label>Working as<input id="user" size="18" placeholder="name or e-mail" title="Recorded in the audit trail (sent as X-Wasl-User; there is no sign-in yet)"></label>
 </form>
 <div id="message" role="status" aria-live="polite"></div>
 
@@ -126,13 +125,9 @@ export function claimsWorkbenchPage(): string {
   }
   function say(text, kind) { var m = $('message'); m.textContent = text; m.className = kind || ''; }
 
-  $('user').value = localStorage.getItem('wasl.user') || '';
-  $('user').addEventListener('change', function () { localStorage.setItem('wasl.user', $('user').value.trim()); });
 
   async function call(method, url, body) {
     var headers = { 'Accept': 'application/json' };
-    var user = $('user').value.trim();
-    if (user) headers['X-Wasl-User'] = user;
     var init = { method: method, headers: headers };
     if (method !== 'GET') { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body || {}); }
     var res = await fetch(url, init);

@@ -8,6 +8,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import type express from 'express';
 import { logger } from '../../common/logger';
+import type { AuditLog } from '../audit/types';
 import type { NodeRedFlow } from '../channels/flow-types';
 import { mergeEditorFlows, readPreviousFlows } from './editor-flows';
 import { compiledNodesDir } from '../paths';
@@ -38,6 +39,21 @@ export interface NodeRedOptions {
   runtime: WaslRuntime;
   credentialSecret?: string;
   adminAuth?: Record<string, unknown>;
+  /** Deploys from the editor are written here (Node-RED's own audit events, level 98). */
+  audit?: AuditLog;
+}
+
+const AUDIT_LEVEL = 98;
+
+interface NodeRedLogRecord {
+  level: number;
+  msg?: unknown;
+  id?: string;
+  type?: string;
+  z?: string;
+  event?: string;
+  user?: { username?: string };
+  ip?: string;
 }
 
 /** Starts Node-RED and resolves once the flows run (RED.start resolves earlier than that). */
@@ -69,8 +85,16 @@ export async function startNodeRed(options: NodeRedOptions): Promise<EmbeddedNod
       wasl: {
         level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info',
         metrics: false,
-        audit: false,
-        handler: () => (rec: { level: number; msg: unknown; id?: string; type?: string; z?: string }) => {
+        audit: !!options.audit,
+        handler: () => (rec: NodeRedLogRecord) => {
+          if (rec.level === AUDIT_LEVEL) {
+            // Node-RED audits every admin call; a deploy is the one that changes what runs.
+            if (rec.event === 'flows.set') {
+              options.audit?.record({ actor: rec.user?.username ?? 'anonymous', action: 'flows.deploy', target: 'flows', from: rec.ip, detail: { type: rec.type ?? 'full' } })
+                .catch((err: Error) => log.error('audit write failed', { error: err.message }));
+            }
+            return;
+          }
           const level = NODE_RED_LEVELS[rec.level] ?? 'info';
           // Node-RED messages name nodes and flows; node.error texts from Wasl nodes carry ids only.
           log.log(level, typeof rec.msg === 'string' ? rec.msg : String(rec.msg), { nodeId: rec.id, nodeType: rec.type, flow: rec.z });

@@ -29,7 +29,7 @@ function batch(prefix: string, count: number, patients: number): Outbound[] {
 }
 
 async function channelQueues(engine: EngineProcess): Promise<Record<string, { ready: number; delayed: number; dead: number }>> {
-  const res = await fetch(`${engine.baseUrl}/api/v1/channels`);
+  const res = await engine.api(`/api/v1/channels`);
   const body = (await res.json()) as { channels: Array<{ queues: Record<string, { ready: number; delayed: number; dead: number }> }> };
   return body.channels[0].queues;
 }
@@ -101,11 +101,11 @@ for (const mode of MODES) {
       assert.equal(new Set(encounters).size, 1000);
       assert.equal(patients.length, 250);
       assert.deepEqual(new Set(patients), new Set(Array.from({ length: 250 }, (_, i) => `LP${i}`)));
-      const res = await fetch(`${engine.baseUrl}/api/v1/channels`);
+      const res = await engine.api(`/api/v1/channels`);
       const { channels } = (await res.json()) as { channels: Array<{ received: number; sent: number; errored: number; state: string }> };
       assert.equal(channels[0].state, 'running');
       await waitUntil(async () => {
-        const r = await fetch(`${engine.baseUrl}/api/v1/channels`);
+        const r = await engine.api(`/api/v1/channels`);
         return ((await r.json()) as { channels: Array<{ sent: number }> }).channels[0].sent === 1000;
       }, 'sent counter');
       assert.equal(channels[0].received, 1000);
@@ -120,7 +120,7 @@ for (const mode of MODES) {
       assert.equal(first.acks.get(m.controlId)?.code, 'AA');
       assert.equal(second.acks.get(m.controlId)?.code, 'AA');
       await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length === 1, 'the Encounter');
-      const res = await fetch(`${engine.baseUrl}/api/v1/channels`);
+      const res = await engine.api(`/api/v1/channels`);
       const { channels } = (await res.json()) as { channels: Array<{ received: number }> };
       assert.equal(channels[0].received, 1);
     });
@@ -203,11 +203,11 @@ for (const mode of MODES) {
 
         const brokenQueue = `${channelId}.dest.broken`;
         await waitUntil(async () => (await channelQueues(engine))[brokenQueue].dead === 20, 'the broken destination DLQ');
-        const res = await fetch(`${engine.baseUrl}/api/v1/queues/${brokenQueue}/dead-letters?limit=50`);
+        const res = await engine.api(`/api/v1/queues/${brokenQueue}/dead-letters?limit=50`);
         const { deadLetters } = (await res.json()) as { deadLetters: Array<{ reason: string; messageId: string }> };
         assert.equal(deadLetters.length, 20);
         for (const d of deadLetters) assert.match(d.reason, /gave up after 3 attempts.*TRANSIENT_FHIR/);
-        const detail = await (await fetch(`${engine.baseUrl}/api/v1/messages/${deadLetters[0].messageId}`)).json();
+        const detail = await (await engine.api(`/api/v1/messages/${deadLetters[0].messageId}`)).json();
         assert.equal(detail.status, 'ERROR');
         const dest = (detail.destinations as Array<{ destination: string; status: string }>).find((d) => d.destination === 'broken');
         assert.equal(dest?.status, 'ERROR');

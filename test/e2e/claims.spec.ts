@@ -97,7 +97,7 @@ for (const mode of [
       }
 
       // Ops figures: per-stage counts and Prometheus metrics.
-      const channels = (await (await fetch(`${engine.baseUrl}/api/v1/channels`)).json()) as { channels: Array<{ id: string; stages?: Record<string, { items: number }> }> };
+      const channels = (await (await engine.api(`/api/v1/channels`)).json()) as { channels: Array<{ id: string; stages?: Record<string, { items: number }> }> };
       const stages = channels.channels.find((c) => c.id === s!.channel)?.stages ?? {};
       for (const stage of ['poll', 'validate', 'predict', 'price', 'write']) assert.ok(stages[stage], `stage ${stage} missing from /api/v1/channels`);
       assert.equal(stages.poll.items, 3000);

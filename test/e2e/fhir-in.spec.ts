@@ -65,7 +65,7 @@ describe('end to end: a FHIR source endpoint relaying to a FHIR destination', fu
     fetch(url, { method, headers: { 'content-type': 'application/fhir+json', ...headers }, body: JSON.stringify(body) });
   const patientsWith = async (mrn: string) => fhirSearchAll(destination.url, `Patient?identifier=urn:e2e|${mrn}`);
   const sentCount = async () => {
-    const res = await fetch(`${engine.baseUrl}/api/v1/channels`);
+    const res = await engine.api(`/api/v1/channels`);
     const body = (await res.json()) as { channels: Array<{ id: string; sent: number }> };
     return body.channels.find((c) => c.id === channelId)?.sent ?? 0;
   };

@@ -113,7 +113,7 @@ describe('end to end: fuzzed HL7 v2 frames over MLLP (embedded)', function () {
     };
     await Promise.all(Array.from({ length: CONNECTIONS }, connection));
 
-    const res = await fetch(`${e.baseUrl}/api/v1/channels`);
+    const res = await e.api(`/api/v1/channels`);
     assert.equal(res.status, 200, 'the engine still answers its API');
     await res.body?.cancel();
     if (process.env.FUZZ_E2E_LOG) fs.writeFileSync(process.env.FUZZ_E2E_LOG, e.output());

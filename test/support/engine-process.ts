@@ -16,6 +16,10 @@ export interface EngineProcess {
   port: number;
   mllpPort: number;
   baseUrl: string;
+  /** The first admin the engine created from WASL_ADMIN_USER / WASL_ADMIN_PASSWORD. */
+  admin: { username: string; password: string };
+  /** fetch() on the engine's port as the admin (HTTP basic auth), e.g. `api('/api/v1/channels')`. */
+  api(pathAndQuery: string, init?: RequestInit): Promise<Response>;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
   kill9(): Promise<void>;
@@ -30,6 +34,14 @@ export interface EngineProcessOptions {
   env?: Record<string, string>;
   /** Node.js flags before the script, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
   nodeArgs?: string[];
+}
+
+/** The admin every test engine starts with (the API needs a signed-in caller). */
+export const TEST_ADMIN = { username: 'admin', password: 'test-admin-password' } as const;
+
+/** An Authorization header value for HTTP basic auth. */
+export function basicAuth(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
 export async function startEngineProcess(options: EngineProcessOptions): Promise<EngineProcess> {
@@ -47,6 +59,8 @@ export async function startEngineProcess(options: EngineProcessOptions): Promise
     DATABASE_URL: options.production?.databaseUrl ?? '',
     AMQP_URL: options.production?.amqpUrl ?? '',
     LOG_LEVEL: 'info',
+    WASL_ADMIN_USER: TEST_ADMIN.username,
+    WASL_ADMIN_PASSWORD: TEST_ADMIN.password,
     ...options.env,
   };
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -74,6 +88,12 @@ export async function startEngineProcess(options: EngineProcessOptions): Promise
     port,
     mllpPort,
     baseUrl: `http://127.0.0.1:${port}`,
+    admin: { username: env.WASL_ADMIN_USER ?? '', password: env.WASL_ADMIN_PASSWORD ?? '' },
+    api: (pathAndQuery, init = {}) => {
+      const headers = new Headers(init.headers);
+      if (!headers.has('authorization')) headers.set('authorization', basicAuth(env.WASL_ADMIN_USER ?? '', env.WASL_ADMIN_PASSWORD ?? ''));
+      return fetch(`http://127.0.0.1:${port}${pathAndQuery}`, { ...init, headers });
+    },
     output: () => output,
     kill9: async () => {
       child.kill('SIGKILL');

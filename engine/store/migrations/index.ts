@@ -26,6 +26,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '0005_providers', up: m0005.up, down: m0005.down },
   { name: '0006_caqh', up: m0006.up, down: m0006.down },
   { name: '0007_plannet', ...(require('./0007_plannet') as Pick<Migration, 'up' | 'down'>) },
+  { name: '0008_auth_audit', ...(require('./0008_auth_audit') as Pick<Migration, 'up' | 'down'>) },
 ];
 
 /** Knex migration source serving `MIGRATIONS` in order. */
