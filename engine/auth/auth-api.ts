@@ -10,6 +10,7 @@ import type { Authenticator } from './middleware';
 import { SESSION_COOKIE, cookieValue } from './middleware';
 import { can, permissionsOf } from './roles';
 import type { TokenStore } from './tokens';
+import type { SignInLimiter } from './sign-in-limiter';
 import { remoteOf } from './types';
 import { UserInputError, type User, type UserStore } from './users';
 
@@ -20,6 +21,7 @@ export interface AuthApiDeps {
   authenticator: Authenticator;
   /** WASL_COOKIE_SECURE=true: mark the cookie Secure even behind a TLS-terminating proxy. */
   secureCookie: boolean;
+  limiter: SignInLimiter;
 }
 
 export function authApiRouter(deps: AuthApiDeps): express.Router {
@@ -34,12 +36,19 @@ export function authApiRouter(deps: AuthApiDeps): express.Router {
         res.status(400).json({ error: 'username and password are required' });
         return;
       }
+      const wait = await deps.limiter.blockedFor(username, remoteOf(req));
+      if (wait > 0) {
+        res.status(429).set('Retry-After', String(wait)).json({ error: `too many failed sign-ins; try again in ${Math.ceil(wait / 60)} minutes` });
+        return;
+      }
       const user = await deps.users.verify(username, password);
       if (!user) {
+        await deps.limiter.failed(username, remoteOf(req));
         await deps.audit.record({ actor: username.slice(0, 100), action: 'signin.failed', from: remoteOf(req) });
         res.status(401).json({ error: 'wrong username or password, or the user is disabled' });
         return;
       }
+      await deps.limiter.succeeded(username, remoteOf(req));
       const session = await deps.tokens.createSession(user.username);
       res.cookie(SESSION_COOKIE, session.token, {
         httpOnly: true,

@@ -9,6 +9,7 @@ import { auditApiRouter } from '../audit/audit-api';
 import { authApiRouter } from './auth-api';
 import { authenticator, type Authenticator } from './middleware';
 import { nodeRedAdminAuth } from './node-red-auth';
+import { SignInLimiter } from './sign-in-limiter';
 import { TokenStore } from './tokens';
 import { UserStore } from './users';
 
@@ -32,13 +33,14 @@ export function createAuth(knex: Knex, settings: AuthSettings): Auth {
   const users = new UserStore(knex);
   const tokens = new TokenStore(knex, settings.sessionHours * 3600_000);
   const audit = new KnexAuditLog(knex);
-  const auth = authenticator({ users, tokens, audit, metricsToken: settings.metricsToken });
+  const limiter = new SignInLimiter();
+  const auth = authenticator({ users, tokens, audit, metricsToken: settings.metricsToken, limiter });
   return {
     users,
     tokens,
     audit,
     authenticator: auth,
-    apiRouters: [authApiRouter({ users, tokens, audit, authenticator: auth, secureCookie: settings.secureCookie }), auditApiRouter(audit, knex)],
+    apiRouters: [authApiRouter({ users, tokens, audit, authenticator: auth, secureCookie: settings.secureCookie, limiter }), auditApiRouter(audit, knex)],
     nodeRedAdminAuth: nodeRedAdminAuth(users),
   };
 }

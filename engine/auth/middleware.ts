@@ -13,6 +13,7 @@ import { can } from './roles';
 import { isOpenPath, isPagePath, permissionFor } from './route-permissions';
 import { API_TOKEN_PREFIX, sha256, type TokenStore } from './tokens';
 import { remoteOf, type RequestUser } from './types';
+import type { SignInLimiter } from './sign-in-limiter';
 import type { UserStore } from './users';
 
 export const SESSION_COOKIE = 'wasl_session';
@@ -23,6 +24,15 @@ export interface AuthDeps {
   audit: AuditLog;
   /** WASL_METRICS_TOKEN: when set, /metrics needs `Authorization: Bearer <it>`. */
   metricsToken?: string;
+  /** Shared with the sign-in API, so form and basic-auth guesses count together. */
+  limiter: SignInLimiter;
+}
+
+/** Too many wrong passwords: the request is refused before the password is checked. */
+class SignInBlocked extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many failed sign-ins; try again later');
+  }
 }
 
 export interface Authenticator {
@@ -46,8 +56,15 @@ export function authenticator(deps: AuthDeps): Authenticator {
       const username = decoded.slice(0, colon);
       const key = sha256(decoded);
       const cached = basicCache.get(key);
+      if (!cached) {
+        const wait = await deps.limiter.blockedFor(username, remoteOf(req));
+        if (wait > 0) throw new SignInBlocked(wait);
+      }
       const user = cached ? await deps.users.get(cached) : await deps.users.verify(username, decoded.slice(colon + 1));
-      if (!user || user.disabled) return undefined;
+      if (!user || user.disabled) {
+        await deps.limiter.failed(username, remoteOf(req));
+        return undefined;
+      }
       basicCache.set(key, user.username);
       return { username: user.username, role: user.role, via: 'basic' };
     }
@@ -83,7 +100,14 @@ export function authenticator(deps: AuthDeps): Authenticator {
         next();
         return;
       }
-      const user = await identify(req);
+      let user: RequestUser | undefined;
+      try {
+        user = await identify(req);
+      } catch (err) {
+        if (!(err instanceof SignInBlocked)) throw err;
+        res.status(429).set('Retry-After', String(err.retryAfterSeconds)).json({ error: err.message });
+        return;
+      }
       if (user) req.waslUser = user;
       if (path === '/api/v1/session') {
         next();

@@ -144,6 +144,17 @@ describe('engine/auth middleware and API', function () {
     assert.equal((await get('/metrics', { authorization: 'Bearer scrape-secret' })).status, 200);
   });
 
+  it('after 10 wrong passwords for one user from one address: 429 with Retry-After, even for the right password', async () => {
+    await auth.users.create({ username: 'guessed', password: 'guessed password', role: 'ui_user' });
+    for (let i = 0; i < 10; i++) assert.equal((await post('/api/v1/session', { username: 'guessed', password: `guess number ${i}` })).status, 401);
+    const blocked = await post('/api/v1/session', { username: 'guessed', password: 'guessed password' });
+    assert.equal(blocked.status, 429);
+    assert.ok(Number(blocked.headers.get('retry-after')) > 800);
+    assert.equal((await get('/api/v1/channels', { authorization: basic('guessed', 'guessed password') })).status, 429);
+    // Another user from the same address is not locked out by this one.
+    assert.equal((await post('/api/v1/session', { username: 'uma', password: 'uma password 12' })).status, 200);
+  });
+
   it('everything above left an unbroken audit chain', async () => {
     const report = await verifyAuditChain(store.knex);
     assert.equal(report.ok, true);
