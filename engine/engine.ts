@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
-import { Gauge } from 'prom-client';
 import { logger } from '../common/logger';
+import { KnexAlertStore, startAlerting } from './alerts';
 import { compileChannels } from './channels/compile';
 import { buildFlowsFile } from './channels/flows-file';
 import { ChannelsFileError, formatProblem, loadChannels, type ChannelConfig } from './channels/load';
@@ -18,18 +18,21 @@ import { startProviderJobs } from './providers/jobs';
 import { adapterRegistryFromFiles, adaptersFilePath } from './providers/registry';
 import { createFhirServer } from './fhir-server';
 import { EngineMetrics } from './runtime/metrics';
+import { ChannelControl } from './runtime/channel-control';
+import { registerQueueGauges } from './runtime/queue-gauges';
 import { Receipts } from './runtime/receipts';
 import { StageStats } from './runtime/stage-stats';
 import { secretBoxFrom } from '../common/secret-box';
 import type { WaslRuntime } from './runtime/types';
 import { apiRouter } from './server/api';
+import { alertsRouter } from './server/alerts-api';
 import { authSettingsFrom, createAuth } from './auth';
 import { CREATE_ADMIN_HELP, ensureFirstAdmin, type FirstAdmin } from './auth/bootstrap';
 import { claimsApi } from './server/claims-api';
 import { claimsWorkbenchPage } from './server/claims-workbench-page';
 import { integrationsRouter } from './server/integrations-api';
 import { startNodeRed, type EmbeddedNodeRed } from './server/node-red';
-import { opsPage } from './server/ops-page';
+import { opsPagesRouter } from './server/pages';
 import { openStore } from './store';
 import { KnexMessageStore } from './store/knex-store';
 import { createTransport } from './transport';
@@ -115,13 +118,16 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     fhirConnections: fhirConnectionRegistryFor(store, config.secretKey, config.previousSecretKeys),
     secretBox: secretBoxFrom(config.secretKey, config.previousSecretKeys),
     stageStats: new StageStats(),
+    channelControl: new ChannelControl(),
     adapters,
     audit: auth.audit,
   };
   adapters.attachMetrics(metrics);
   // Scheduled provider work (NPPES revalidation) belongs to a process that runs sources, not to workers.
   const providerJobs = config.role === 'worker' ? undefined : startProviderJobs(store.knex, adapters);
-  registerQueueDepthGauge(metrics, runtime, channels);
+  // Alert rules of channels.yaml are evaluated there too (engine/alerts/); state is in the store.
+  const alerting = config.role === 'worker' ? undefined : startAlerting({ knex: store.knex, dialect: store.dialect, transport, channels, registry: metrics.registry });
+  registerQueueGauges(metrics, runtime, channels);
 
   let ready = false;
   // Sign-in first: every route below is guarded by engine/auth/route-permissions.ts.
@@ -129,6 +135,7 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   app.use('/api/v1', ...auth.apiRouters);
   app.use('/fhir/R4', fhir.router);
   app.use('/api/v1/integrations', integrationsRouter(() => runtime.adapters));
+  app.use('/api/v1/alerts', alertsRouter(new KnexAlertStore(store.knex, store.dialect)));
   app.use('/api/v1', apiRouter({ runtime, channels: () => channels, ready: () => ready, mode, startedAt: new Date() }));
   // Failed-claims workbench over CLAIMS_PRODUCTION_URL (503 until it and WASL_SECRET_KEY are set).
   const claimsWorkbench = claimsApi({ sealer: runtime.secretBox, channels: () => channels, audit: auth.audit });
@@ -137,7 +144,8 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.get('/', (_req, res) => res.type('html').send(opsPage()));
+  // The ops pages and /assets/uplot (engine/server/pages/); before Node-RED's /channels/<id>/... endpoints.
+  app.use(opsPagesRouter());
 
   const flows = buildFlowsFile(compileChannels(channels, { builtinFhirUrl: runtime.builtinFhirUrl }), config.flowsDir);
   let nodeRed: EmbeddedNodeRed | undefined;
@@ -155,6 +163,7 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   } catch (err) {
     server.close();
     await providerJobs?.stop();
+    await alerting?.stop();
     await adapters.closeAll();
     await transport.close();
     await store.close();
@@ -182,6 +191,7 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
         ready = false;
         await nodeRed?.stop();
         await providerJobs?.stop();
+        await alerting?.stop();
         await adapters.closeAll();
         runtime.receipts.failAll('engine stopping');
         await transport.close();
@@ -210,22 +220,3 @@ async function waitForSources(runtime: WaslRuntime, channels: ChannelConfig[], t
   }
 }
 
-/** Queue depths are read when Prometheus scrapes, not polled. */
-function registerQueueDepthGauge(metrics: EngineMetrics, runtime: WaslRuntime, channels: ChannelConfig[]): void {
-  const queues = channels.flatMap((c) => [`${c.id}.in`, ...Object.keys(c.destinations).map((d) => `${c.id}.dest.${d}`)]);
-  new Gauge({
-    name: 'wasl_queue_depth',
-    help: 'Messages waiting in a queue, by state (ready, delayed for retry, dead-lettered)',
-    labelNames: ['queue', 'state'] as const,
-    registers: [metrics.registry],
-    async collect() {
-      for (const queue of queues) {
-        const depth = await runtime.transport.depth(queue).catch(() => undefined);
-        if (!depth) continue;
-        this.set({ queue, state: 'ready' }, depth.ready);
-        this.set({ queue, state: 'delayed' }, depth.delayed);
-        this.set({ queue, state: 'dead' }, depth.dead);
-      }
-    },
-  });
-}

@@ -77,6 +77,20 @@ export const DEFAULTS = {
   queue: {
     prefetch: 50,
   },
+  /** `alerts:` rules of a channel (engine/alerts/). */
+  alerts: {
+    /** Open (and close) as soon as one evaluation sees the change; raise it to ride out flapping. */
+    forSeconds: 0,
+    errorRate: {
+      windowSeconds: 300,
+      /** Finished messages the window needs before a ratio counts: one error in two is not an alert. */
+      minMessages: 10,
+    },
+    destinationDown: {
+      /** Finished deliveries in a row that all failed. */
+      consecutiveFailures: 5,
+    },
+  },
   retry: {
     maxAttempts: 5,
     initialDelayMs: 1_000,

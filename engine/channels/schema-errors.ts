@@ -88,20 +88,22 @@ function describe(err: ErrorObject, data: unknown): { path: DataPath; pointAtKey
     }
     case 'discriminator': {
       const kind = schema.title ?? 'item';
+      // `type` for sources, transformers and destinations; `kind` for alert rules.
+      const tag = String(params.tag ?? 'type');
       if (params.error === 'mapping') {
-        return { path: [...path, 'type'], pointAtKey: false, message: `unknown ${kind} type "${String(params.tagValue)}" (known: ${knownTags(schema.oneOf ?? [])})` };
+        return { path: [...path, tag], pointAtKey: false, message: `unknown ${kind} ${tag} "${String(params.tagValue)}" (known: ${knownTags(schema.oneOf ?? [], tag)})` };
       }
-      return { path: [...path, 'type'], pointAtKey: false, message: 'must be a string' };
+      return { path: [...path, tag], pointAtKey: false, message: 'must be a string' };
     }
     default:
       return { path, pointAtKey: false, message: err.message ?? err.keyword };
   }
 }
 
-/** The `type` values of a union's branches, read from the schema so the list cannot drift. */
-function knownTags(refs: Array<{ $ref?: string }>): string {
-  const definitions = channelsSchema.definitions as Record<string, { properties?: { type?: { const?: string } } }>;
-  return refs.map((r) => definitions[r.$ref?.split('/').pop() ?? '']?.properties?.type?.const ?? '?').join(', ');
+/** The tag values (`type`, `kind`) of a union's branches, read from the schema so the list cannot drift. */
+function knownTags(refs: Array<{ $ref?: string }>, tag: string): string {
+  const definitions = channelsSchema.definitions as Record<string, { properties?: Record<string, { const?: string }> }>;
+  return refs.map((r) => definitions[r.$ref?.split('/').pop() ?? '']?.properties?.[tag]?.const ?? '?').join(', ');
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {

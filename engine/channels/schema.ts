@@ -4,7 +4,8 @@
  * - `additionalProperties: false` everywhere: a misspelt key is an error, not a silent default.
  * - Sources, transformers and destinations are `oneOf` lists discriminated on `type` (ajv's
  *   `discriminator` keyword), so a new kind is one more definition and one more `$ref`, and an
- *   unknown `type` gives one clear error instead of one per branch.
+ *   unknown `type` gives one clear error instead of one per branch. Alert rules are discriminated
+ *   the same way on `kind` (their API and notices call it the kind).
  * - `title` on a discriminated union names it in messages ("unknown source type").
  * - `x-hint` (an annotation registered with ajv) replaces ajv's "must match pattern ..." with a
  *   sentence an analyst understands.
@@ -321,6 +322,90 @@ const sqlDestination = {
   },
 };
 
+/**
+ * Where an alert rule's open and close notices go (engine/alerts/notify/). The webhook URL may
+ * carry a token, so it usually comes from the environment (`${VAR}`); empty means none, so
+ * `${WASL_ALERT_WEBHOOK:-}` leaves it off where the variable is unset.
+ */
+const alertNotify = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    webhook: { type: 'string', pattern: '^(https?://[^\\s]+)?$', 'x-hint': 'must be an http(s) URL (usually from the environment, as it may hold a token), or empty for none' },
+    email: { type: 'array', items: { type: 'string', pattern: '^[^\\s@]+@[^\\s@]+$', 'x-hint': 'must be an e-mail address such as oncall@hospital.example' } },
+  },
+};
+
+/** Keys every alert rule has besides its `kind` and its own settings. */
+const alertCommonProperties = {
+  name: { type: 'string', maxLength: 64, pattern: KEBAB_CASE, 'x-hint': KEBAB_HINT },
+  forSeconds: { type: 'integer', minimum: 0, default: DEFAULTS.alerts.forSeconds },
+  notify: { $ref: '#/definitions/alertNotify' },
+};
+
+/** Names one of the channel's destinations (checked in semantic-checks.ts). */
+const alertDestination = { type: 'string', minLength: 1 };
+
+const errorRateAlert = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'thresholdRatio'],
+  properties: {
+    kind: { const: 'error-rate' },
+    ...alertCommonProperties,
+    thresholdRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+    windowSeconds: { type: 'integer', minimum: 10, default: DEFAULTS.alerts.errorRate.windowSeconds },
+    minMessages: { type: 'integer', minimum: 1, default: DEFAULTS.alerts.errorRate.minMessages },
+  },
+};
+
+const queueDepthAlert = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'thresholdMessages'],
+  properties: {
+    kind: { const: 'queue-depth' },
+    ...alertCommonProperties,
+    destination: alertDestination,
+    thresholdMessages: { type: 'integer', minimum: 1 },
+  },
+};
+
+const oldestAgeAlert = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'thresholdSeconds'],
+  properties: {
+    kind: { const: 'oldest-age' },
+    ...alertCommonProperties,
+    destination: alertDestination,
+    thresholdSeconds: { type: 'integer', minimum: 1 },
+  },
+};
+
+const silenceAlert = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'periodSeconds'],
+  properties: {
+    kind: { const: 'silence' },
+    ...alertCommonProperties,
+    periodSeconds: { type: 'integer', minimum: 1 },
+  },
+};
+
+const destinationDownAlert = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'destination'],
+  properties: {
+    kind: { const: 'destination-down' },
+    ...alertCommonProperties,
+    destination: alertDestination,
+    consecutiveFailures: { type: 'integer', minimum: 1, default: DEFAULTS.alerts.destinationDown.consecutiveFailures },
+  },
+};
+
 const channel = {
   type: 'object',
   additionalProperties: false,
@@ -357,6 +442,8 @@ const channel = {
       additionalProperties: false,
       properties: { prefetch, retry: { $ref: '#/definitions/retry' } },
     },
+    alertNotify: { $ref: '#/definitions/alertNotify' },
+    alerts: { type: 'array', items: { $ref: '#/definitions/alert' } },
   },
 };
 
@@ -417,5 +504,24 @@ export const channelsSchema = {
     sqlDestination,
     mllpListenerTls,
     mllpSenderTls,
+    alert: {
+      title: 'alert',
+      type: 'object',
+      required: ['kind'],
+      discriminator: { propertyName: 'kind' },
+      oneOf: [
+        { $ref: '#/definitions/errorRateAlert' },
+        { $ref: '#/definitions/queueDepthAlert' },
+        { $ref: '#/definitions/oldestAgeAlert' },
+        { $ref: '#/definitions/silenceAlert' },
+        { $ref: '#/definitions/destinationDownAlert' },
+      ],
+    },
+    alertNotify,
+    errorRateAlert,
+    queueDepthAlert,
+    oldestAgeAlert,
+    silenceAlert,
+    destinationDownAlert,
   },
 } as const;

@@ -2,6 +2,7 @@
  * Checks the schema cannot express: references between parts of the file and clashes between
  * channels. Runs only on a file that passed the schema, so the shapes here are trusted.
  */
+import { alertRuleName } from './alert-names';
 import { DEFAULTS } from './defaults';
 import { type DataPath, formatPath } from './problems';
 import type { ChannelConfig, ChannelsFile, RetryConfig, RuleConfig } from './types';
@@ -73,6 +74,28 @@ function channelIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
   if (channel.source.type === 'fhir' || channel.source.type === 'nphies-poll') issues.push(...fhirSourceIssues(channel, at));
   issues.push(...retryIssues(channel.queue?.retry, [...at, 'queue', 'retry']));
   for (const [name, dest] of Object.entries(channel.destinations)) issues.push(...retryIssues(dest.retry, [...at, 'destinations', name, 'retry']));
+  issues.push(...alertIssues(channel, at));
+  return issues;
+}
+
+/**
+ * Alert rules name destinations of their own channel, and two rules of one channel may not share a
+ * name: the name is what keeps one alert open per rule, so the second would never open its own.
+ */
+function alertIssues(channel: ChannelConfig, at: DataPath): SemanticIssue[] {
+  const issues: SemanticIssue[] = [];
+  const destinations = Object.keys(channel.destinations);
+  const firstByName = new Map<string, number>();
+  (channel.alerts ?? []).forEach((rule, j) => {
+    const path = [...at, 'alerts', j];
+    if ('destination' in rule && rule.destination !== undefined && !destinations.includes(rule.destination)) {
+      issues.push({ path: [...path, 'destination'], message: `no destination named "${rule.destination}" (defined: ${destinations.join(', ')})` });
+    }
+    const name = alertRuleName(rule);
+    const first = firstByName.get(name);
+    if (first === undefined) firstByName.set(name, j);
+    else issues.push({ path: rule.name ? [...path, 'name'] : path, message: `alert rule name "${name}" is already used by alerts[${first}]: give one of them another name` });
+  });
   return issues;
 }
 

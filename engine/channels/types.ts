@@ -40,6 +40,80 @@ export interface ChannelConfig {
   destinations: Record<string, DestinationConfig>;
   /** Settings of the `<channel>.in` queue. */
   queue?: QueueConfig;
+  /** Where this channel's alert rules notify when a rule has no `notify` of its own. */
+  alertNotify?: AlertNotifyConfig;
+  /** Conditions that open an alert (engine/alerts/): each opens once and closes once. */
+  alerts?: AlertRuleConfig[];
+}
+
+/**
+ * Notification targets of an alert rule. A rule's own `notify` replaces the channel's
+ * `alertNotify` whole; `notify: {}` keeps a rule off every target (pages and metrics only).
+ */
+export interface AlertNotifyConfig {
+  /** http(s) URL that gets a JSON POST when an alert opens and when it closes; empty: none. Usually `${VAR}`: it may hold a token. */
+  webhook?: string;
+  /** Addresses that get an e-mail at open and close (SMTP settings come from the environment). */
+  email?: string[];
+}
+
+/** Discriminated on `kind`; each kind's threshold carries its unit in its key. */
+export type AlertRuleConfig = ErrorRateAlertConfig | QueueDepthAlertConfig | OldestAgeAlertConfig | SilenceAlertConfig | DestinationDownAlertConfig;
+
+/** What every alert rule has. */
+export interface AlertRuleBaseConfig {
+  /**
+   * Kebab-case, unique in the channel; names the alert in the API, metrics and notices. Default:
+   * the kind, with `-<destination>` when the rule names one (e.g. `destination-down-fhir`).
+   */
+  name?: string;
+  /** The condition must hold (or stay cleared) this long before the alert opens (or closes). Default 0. */
+  forSeconds?: number;
+  /** Default: the channel's `alertNotify`. */
+  notify?: AlertNotifyConfig;
+}
+
+/** Errored over finished (sent, filtered, errored) messages of the channel, over the last `windowSeconds`. */
+export interface ErrorRateAlertConfig extends AlertRuleBaseConfig {
+  kind: 'error-rate';
+  /** Opens when the ratio reaches this, 0 < ratio <= 1 (e.g. 0.1 for one in ten). */
+  thresholdRatio: number;
+  /** Default 300. */
+  windowSeconds?: number;
+  /** Finished messages the window needs before it can open (default 10): one error in two messages is no alert. */
+  minMessages?: number;
+}
+
+/** Ready + delayed (retrying) messages of the channel's `in` queue, or of a destination's queue. */
+export interface QueueDepthAlertConfig extends AlertRuleBaseConfig {
+  kind: 'queue-depth';
+  /** A destination of this channel: its `<channel>.dest.<name>` queue. Absent: `<channel>.in`. */
+  destination?: string;
+  /** Opens when the depth reaches this. */
+  thresholdMessages: number;
+}
+
+/** Age of the oldest message still waiting in the channel's `in` queue, or for a destination. */
+export interface OldestAgeAlertConfig extends AlertRuleBaseConfig {
+  kind: 'oldest-age';
+  /** A destination of this channel. Absent: messages not yet past the `in` queue. */
+  destination?: string;
+  /** Opens when the oldest waiting message is this old (since it was received). */
+  thresholdSeconds: number;
+}
+
+/** A silent feed: no message received for `periodSeconds`. */
+export interface SilenceAlertConfig extends AlertRuleBaseConfig {
+  kind: 'silence';
+  periodSeconds: number;
+}
+
+/** A destination's circuit breaker is open, or its last `consecutiveFailures` deliveries all failed. */
+export interface DestinationDownAlertConfig extends AlertRuleBaseConfig {
+  kind: 'destination-down';
+  destination: string;
+  /** Default 5. A delivery queued for retry after a failure counts as failed. */
+  consecutiveFailures?: number;
 }
 
 /** Discriminated on `type`; add HTTP, file, DB poll and AMQP sources here and in the schema. */

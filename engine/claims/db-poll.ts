@@ -44,6 +44,8 @@ export class DbPoll {
   private closed = false;
   private inFlight = new Set<Promise<void>>();
   private polling = false;
+  /** Channel paused (channel-control.ts): no new claims until resumed. */
+  private paused = false;
   private batches = 0;
   private claims = 0;
 
@@ -55,12 +57,12 @@ export class DbPoll {
 
   /** Polls now (a tick, or an input message); joins a poll already running. */
   async poll(): Promise<void> {
-    if (this.closed || this.polling) return;
+    if (this.closed || this.paused || this.polling) return;
     this.polling = true;
     clearTimeout(this.timer);
     let again = false;
     try {
-      while (!this.closed && this.inFlight.size < this.o.maxInFlight) {
+      while (!this.closed && !this.paused && this.inFlight.size < this.o.maxInFlight) {
         const started = performance.now();
         const claimed = await this.o.staging.claimBatch(this.o.batchSize);
         if (!claimed) break;
@@ -87,7 +89,7 @@ export class DbPoll {
     } finally {
       this.polling = false;
     }
-    if (!this.closed && !again) this.timer = setTimeout(() => void this.poll(), this.o.intervalMs);
+    if (!this.closed && !this.paused && !again) this.timer = setTimeout(() => void this.poll(), this.o.intervalMs);
   }
 
   /** Stores and queues one batch; its rows stay leased (and are claimed again later) if this fails. */
@@ -121,6 +123,20 @@ export class DbPoll {
       this.o.logger.warn('claims batch not queued; its rows will be claimed again when their lease ends', { code: e.code, batch: batch.batchId });
       this.o.onState?.({ ok: false, error: e });
     }
+  }
+
+  /** Claims nothing more; resolves once the batches being stored and queued are done. */
+  async pause(): Promise<void> {
+    this.paused = true;
+    clearTimeout(this.timer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Polls again after {@link pause}. */
+  resume(): void {
+    if (!this.paused || this.closed) return;
+    this.paused = false;
+    this.start();
   }
 
   async close(): Promise<void> {

@@ -2,10 +2,12 @@
  * Prometheus metrics (prom-client). One registry per engine so tests can start several.
  * Labels are channel, stage and destination names: never anything from a message.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type LabelValues } from 'prom-client';
+import type { ErrorKind } from '../../common/errors';
 import { breakerStateValue, fhirClients } from '../../connectors/fhir/client-registry';
 import type { FhirRequestEvent } from '../../connectors/fhir/fhir-client';
 import type { AdapterCallEvent } from '../../connectors/adapters/types';
+import { ChannelStats, type CountedOutcome } from './channel-stats';
 
 /** What the adapter gauges read at scrape time (an Adapter, without importing the registry). */
 export interface AdapterGaugeSource {
@@ -44,15 +46,117 @@ function adapterGauge(
   });
 }
 
+/**
+ * A counter that also hands each increment to `tap`: wasl_messages_total is counted wherever an
+ * outcome happens (sources, queue stages, destinations), so the channel windows and the source
+ * stage counts hook in here instead of at each of those places.
+ */
+class TappedCounter<T extends string> extends Counter<T> {
+  constructor(config: CounterConfiguration<T>, tap: (labels: LabelValues<T>, value: number) => void) {
+    super(config);
+    // prom-client puts `inc` on the instance in its constructor (it picks the exemplar variant
+    // or not), so overriding the method would be bypassed: wrap the instance's function instead.
+    const inc = this.inc.bind(this) as (labels?: LabelValues<T> | number, value?: number) => void;
+    this.inc = ((labels?: LabelValues<T> | number, value?: number) => {
+      inc(labels, value);
+      if (typeof labels === 'object' && labels !== null) tap(labels, value ?? 1);
+    }) as Counter<T>['inc'];
+  }
+}
+
+/** Outcomes of wasl_messages_total that the channel windows count (channel-stats.ts). */
+const WINDOWED = new Set<string>(['received', 'filtered', 'sent', 'errored']);
+/** Outcomes of wasl_messages_total that happen at the source, counted as stage `source`. */
+const SOURCE_OUTCOMES = new Set<string>(['received', 'duplicate', 'rejected']);
+
+/** How a queue stage settled one delivery (queue-stage.ts), for {@link EngineMetrics.recordStage}. */
+export interface StageSettled {
+  channel: string;
+  /** `in` or `dest.<destination>` (the queue name without the channel). */
+  stage: string;
+  destination?: string;
+  status: 'done' | 'filtered' | 'retried' | 'dead_lettered';
+  /** From the queue handing the delivery over to the stage settling it. */
+  seconds: number;
+  messageId: string;
+  /** Destinations the router chose for this message (1 when unknown). */
+  routes: number;
+  /** When the source received the message, epoch ms. */
+  receivedAt?: number;
+  error?: { kind: ErrorKind; code: string; message: string };
+}
+
 export class EngineMetrics {
   readonly registry = new Registry();
 
-  readonly messages = new Counter({
-    name: 'wasl_messages_total',
-    help: 'Messages by channel and outcome (received, filtered, queued, sent, errored, rejected, duplicate)',
-    labelNames: ['channel', 'outcome'] as const,
+  /** Per-process windows behind the ops pages (counts per 10 s, latency percentiles), fed from here. */
+  readonly channelStats = new ChannelStats();
+
+  readonly messages: Counter<'channel' | 'outcome'> = new TappedCounter(
+    {
+      name: 'wasl_messages_total',
+      help: 'Messages by channel and outcome (received, filtered, queued, sent, errored, rejected, duplicate); sent and errored count per destination',
+      labelNames: ['channel', 'outcome'] as const,
+      registers: [this.registry],
+    },
+    (labels, n) => {
+      const channel = String(labels.channel ?? '');
+      const outcome = String(labels.outcome ?? '');
+      if (WINDOWED.has(outcome)) this.channelStats.count(channel, outcome as CountedOutcome, n);
+      if (SOURCE_OUTCOMES.has(outcome)) this.stageMessages.inc({ channel, stage: 'source', status: outcome }, n);
+    },
+  );
+
+  readonly stageMessages = new Counter({
+    name: 'wasl_stage_messages_total',
+    help: 'Messages by channel, stage (source, in, dest.<destination>) and status (source: received, duplicate, rejected; queue stages: done, filtered, retried, dead_lettered)',
+    labelNames: ['channel', 'stage', 'status'] as const,
     registers: [this.registry],
   });
+
+  readonly stageLatency = new Histogram({
+    name: 'wasl_stage_latency_seconds',
+    help: 'Time a queue stage (in, dest.<destination>) took for one delivery, from the queue handing it over to the stage settling it',
+    labelNames: ['channel', 'stage'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+    registers: [this.registry],
+  });
+
+  readonly endToEndLatency = new Histogram({
+    name: 'wasl_end_to_end_latency_seconds',
+    help: 'Time from the source receiving a message to its last destination sending it, queueing and retries included',
+    labelNames: ['channel'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+
+  readonly destinationErrors = new Counter({
+    name: 'wasl_destination_errors_total',
+    help: 'Failed destination delivery attempts by error kind (validation, integration, transient); each retry counts',
+    labelNames: ['channel', 'destination', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  /**
+   * Counts one settled delivery of a queue stage: stage counts and timing, destination errors by
+   * kind, the channel's last error, and, when it finishes a message, throughput and end-to-end
+   * latency. Cheap enough for every delivery: counter increments and an array write.
+   */
+  recordStage(e: StageSettled): void {
+    const { channel, stage, destination, status, error } = e;
+    this.stageMessages.inc({ channel, stage, status });
+    this.stageLatency.observe({ channel, stage }, e.seconds);
+    if (error) {
+      if (destination) this.destinationErrors.inc({ channel, destination, kind: error.kind });
+      this.channelStats.recordError(channel, { code: error.code, message: error.message, stage });
+    }
+    if (destination && (status === 'done' || status === 'dead_lettered')) {
+      const seconds = this.channelStats.destinationFinished(channel, { messageId: e.messageId, routes: e.routes, receivedAt: e.receivedAt, ok: status === 'done' });
+      if (seconds !== undefined) this.endToEndLatency.observe({ channel }, seconds);
+    } else if (status === 'filtered' || status === 'dead_lettered') {
+      this.channelStats.finished(channel);
+    }
+  }
 
   readonly ackLatency = new Histogram({
     name: 'wasl_ack_latency_seconds',

@@ -7,6 +7,7 @@ import type { FhirConnectionRegistry } from '../fhir-connections/registry';
 import type { AdapterRegistry } from '../providers/registry';
 import type { MessageStore } from '../store/types';
 import type { Transport } from '../transport/types';
+import type { ChannelControl } from './channel-control';
 import type { ChannelEndpoints } from './channel-endpoints';
 import type { EngineMetrics } from './metrics';
 import type { Receipts } from './receipts';
@@ -49,4 +50,9 @@ export interface WaslRuntime {
   adapters?: AdapterRegistry;
   /** The hash-chained audit log (engine/audit/); absent in node tests that do not need it. */
   audit?: AuditLog;
+  /**
+   * Start / pause / stop of channels in this process (channel-control.ts): sources and queue
+   * stages register with it. Absent: channels always run (node tests that do not need it).
+   */
+  channelControl?: ChannelControl;
 }

@@ -12,6 +12,13 @@ export interface WaslMeta {
   receipt?: string;
   /** Delivery attempt of the current stage, 1 for the first. */
   attempt: number;
+  /**
+   * When the source received the message (epoch ms), stamped by the first queue it crosses and
+   * carried from there, for end-to-end latency (queue-stage.ts).
+   */
+  receivedAt?: number;
+  /** Destinations the router sent the message to, so the last one to finish is known. */
+  routes?: number;
 }
 
 export interface WaslMsg {

@@ -78,6 +78,8 @@ export async function receiveWithKnex(knex: Knex, row: ReceiveRow): Promise<Rece
     const existing = await knex('messages')
       .select<ExistingRow>(...EXISTING_COLUMNS)
       .where({ channel: row.channel, sender: row.sender, control_id: row.control_id })
+      // Reprocessed copies share the key; only the source's row is the one a resend maps to.
+      .whereNull('reprocess_of')
       .first();
     if (existing) return duplicate(existing);
     if (await knex('messages').select('id').where({ id: row.id }).first()) throw idConflict(row.id);
@@ -113,7 +115,7 @@ function statementsFor(db: SqliteDatabase): SqliteStatements {
          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing`,
       ),
       byKey: db.prepare(
-        `select ${EXISTING_COLUMNS.join(', ')} from messages where channel = ? and sender = ? and control_id = ?`,
+        `select ${EXISTING_COLUMNS.join(', ')} from messages where channel = ? and sender = ? and control_id = ? and reprocess_of is null`,
       ),
       byId: db.prepare('select id from messages where id = ?'),
     };

@@ -72,6 +72,14 @@ export = function register(RED: NodeAPI): void {
         }
       },
     });
+    // A paused channel claims no staging rows; batches being queued finish first.
+    const unregister = runtime.channelControl?.registerSource(channel, {
+      pause: async () => {
+        await poll.pause();
+        setStatus(node, 'idle', RED._('db-poll.status.paused'));
+      },
+      resume: async () => poll.resume(),
+    });
     runtime.channelHealth.set(channel, { state: 'starting' });
     const ready = config.createTable === true || config.createTable === 'true' ? ensureStagingTable(pool.knex, { ...DEFAULT_TABLES, staging: table }) : Promise.resolve();
     ready.then(
@@ -87,6 +95,7 @@ export = function register(RED: NodeAPI): void {
       void poll.poll().then(() => done());
     });
     node.on('close', (_removed: boolean, done: () => void) => {
+      unregister?.();
       poll
         .close()
         .then(() => pool.release())

@@ -6,10 +6,11 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { logger } from '../../common/logger';
-import { toWaslError } from '../../common/errors';
+import { TransientError, toWaslError } from '../../common/errors';
 import { channelEndpointsOf } from '../../engine/runtime/channel-endpoints';
 import { FhirIntake, type FhirUpstreamReader } from '../../engine/runtime/fhir-intake';
 import { fhirIntakeRouter } from '../../engine/runtime/fhir-intake-http';
+import { unavailableResponse } from '../../engine/runtime/fhir-intake-outcomes';
 import { fhirUpstreamReader } from '../../engine/runtime/fhir-intake-upstream';
 import { getRuntime } from '../shared/runtime';
 import { clearStatus, setStatus, throttledStatus } from '../shared/status';
@@ -26,6 +27,9 @@ interface FhirInDef extends NodeDef {
   fetchInitialDelayMs?: number | string;
   fetchMaxDelayMs?: number | string;
 }
+
+/** Retry-After of the 503 a paused channel answers with. */
+const PAUSED_RETRY_AFTER_S = 30;
 
 export = function register(RED: NodeAPI): void {
   function FhirInNode(this: Node, config: FhirInDef): void {
@@ -45,6 +49,9 @@ export = function register(RED: NodeAPI): void {
     let upstream: FhirUpstreamReader | undefined;
     let unregister: (() => void) | undefined;
     let intake: FhirIntake | undefined;
+    let unregisterControl: (() => void) | undefined;
+    /** A paused channel answers 503 with Retry-After: the client keeps the resource and sends it again. */
+    let paused = false;
     const status = throttledStatus(node);
     try {
       upstream = config.upstream
@@ -68,7 +75,23 @@ export = function register(RED: NodeAPI): void {
           status.set(code < 300 ? 'ok' : code < 500 ? 'rejected' : 'retrying', code < 300 ? `${answered}` : RED._(`fhir-in.status.${code < 500 ? 'rejected' : 'unavailable'}`));
         },
       });
-      unregister = channelEndpointsOf(runtime).register(channel, 'fhir', router);
+      const pausedAnswer = unavailableResponse(new TransientError('CHANNEL_PAUSED', `channel ${channel} is paused`), PAUSED_RETRY_AFTER_S);
+      unregister = channelEndpointsOf(runtime).register(channel, 'fhir', (req, res, next) => {
+        if (!paused) return router(req, res, next);
+        res.status(pausedAnswer.status).set(pausedAnswer.headers).send(JSON.stringify(pausedAnswer.body));
+      });
+      // Requests already inside the intake finish and are answered; later ones get the 503.
+      unregisterControl = runtime.channelControl?.registerSource(channel, {
+        pause: async () => {
+          paused = true;
+          setStatus(node, 'idle', RED._('fhir-in.status.paused'));
+        },
+        resume: async () => {
+          if (!paused) return;
+          paused = false;
+          setStatus(node, 'idle', RED._('fhir-in.status.serving', { channel }));
+        },
+      });
     } catch (err) {
       // A bad upstream URL or a second node for the same channel: say so on the channel, serve nothing.
       const e = toWaslError(err);
@@ -79,11 +102,12 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     runtime.channelHealth.set(channel, { state: 'running' });
-    setStatus(node, 'idle', RED._('fhir-in.status.serving', { channel }));
+    if (!paused) setStatus(node, 'idle', RED._('fhir-in.status.serving', { channel }));
     log.info('FHIR endpoint serving', { path: `/channels/${channel}/fhir` });
 
     node.on('close', (_removed: boolean, done: () => void) => {
       unregister?.();
+      unregisterControl?.();
       runtime.channelHealth.set(channel, { state: 'stopped' });
       status.cancel();
       clearStatus(node);

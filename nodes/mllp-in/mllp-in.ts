@@ -64,12 +64,9 @@ export = function register(RED: NodeAPI): void {
     let received = 0;
     const status = throttledStatus(node);
     const maxMessageBytes = Number(config.maxMessageBytes) || 16 * 1024 * 1024;
-    let server: MllpServer;
-    try {
-      const tls: MllpTlsOptions | undefined = config.tls
-        ? readTlsFiles({ ca: config.tlsCa, cert: config.tlsCert, key: config.tlsKey, rejectUnauthorized: config.tlsRejectUnauthorized })
-        : undefined;
-      server = new MllpServer({
+    let tls: MllpTlsOptions | undefined;
+    const makeServer = (): MllpServer =>
+      new MllpServer({
         tls,
         port: Number(config.port),
         host: config.host || '0.0.0.0',
@@ -83,6 +80,13 @@ export = function register(RED: NodeAPI): void {
           return ack;
         },
       });
+    /** The listener; undefined while the channel is paused (a pause closes it, a resume opens a new one). */
+    let server: MllpServer | undefined;
+    try {
+      tls = config.tls
+        ? readTlsFiles({ ca: config.tlsCa, cert: config.tlsCert, key: config.tlsKey, rejectUnauthorized: config.tlsRejectUnauthorized })
+        : undefined;
+      server = makeServer();
     } catch (err) {
       // Unreadable TLS files or a TLS listener without cert/key: say so on the channel, start nothing.
       const e = toWaslError(err);
@@ -96,29 +100,76 @@ export = function register(RED: NodeAPI): void {
       setStatus(node, 'idle', RED._('mllp-in.status.worker'));
       return;
     }
-    runtime.channelHealth.set(channel, { state: 'starting' });
-    setStatus(node, 'connecting', RED._('mllp-in.status.starting'));
-    server.listen().then(
-      (port) => {
-        runtime.channelHealth.set(channel, { state: 'running' });
-        setStatus(node, 'idle', RED._('mllp-in.status.listening', { port }));
-        log.info('MLLP listener started', { port });
+
+    /** The bind in progress or done; a pause or close waits for it before closing the listener. */
+    let opening: Promise<void> = Promise.resolve();
+    /** The last bind failed (port taken): a start tries again. */
+    let failed = false;
+    /** Binds a listener; failures show on the channel's health (a resume may find the port taken). */
+    const open = (listener: MllpServer): Promise<void> => {
+      server = listener;
+      failed = false;
+      runtime.channelHealth.set(channel, { state: 'starting' });
+      setStatus(node, 'connecting', RED._('mllp-in.status.starting'));
+      opening = listener.listen().then(
+        (port) => {
+          if (server !== listener) return; // paused or closed while binding: that path closes it
+          runtime.channelHealth.set(channel, { state: 'running' });
+          setStatus(node, 'idle', RED._('mllp-in.status.listening', { port }));
+          log.info('MLLP listener started', { port });
+        },
+        (err: Error & { code?: string }) => {
+          failed = true;
+          runtime.channelHealth.set(channel, {
+            state: 'error',
+            lastError: { code: err.code ?? 'LISTEN_FAILED', message: err.message, at: new Date().toISOString() },
+          });
+          setStatus(node, 'down', RED._('mllp-in.status.listenFailed'));
+          const why = /EADDRINUSE/.test(`${err.code} ${err.message}`) ? 'the port is already in use' : err.message;
+          node.error(`MLLP listener could not start on port ${config.port}: ${why}`);
+        },
+      );
+      return opening;
+    };
+    /** Closes a listener once its bind settled (MllpServer.close before the bind would leave it bound). */
+    const shut = async (listener: MllpServer | undefined): Promise<void> => {
+      await opening;
+      await listener?.close();
+    };
+
+    // Pause closes the listener rather than holding connections open: a sender then sees
+    // "connection refused", which every interface engine treats as "receiver down, keep the
+    // message and retry", and nothing is ACKed that this channel would not process. Frames
+    // already being handled still get their ACK (MllpServer.close drains them first).
+    let closed = false;
+    let paused = false;
+    const unregister = runtime.channelControl?.registerSource(channel, {
+      pause: async () => {
+        paused = true;
+        const listener = server;
+        server = undefined;
+        if (!listener) return;
+        setStatus(node, 'idle', RED._('mllp-in.status.paused'));
+        await shut(listener);
+        log.info('MLLP listener paused', {});
       },
-      (err: Error & { code?: string }) => {
-        runtime.channelHealth.set(channel, {
-          state: 'error',
-          lastError: { code: err.code ?? 'LISTEN_FAILED', message: err.message, at: new Date().toISOString() },
-        });
-        setStatus(node, 'down', RED._('mllp-in.status.listenFailed'));
-        const why = /EADDRINUSE/.test(`${err.code} ${err.message}`) ? 'the port is already in use' : err.message;
-        node.error(`MLLP listener could not start on port ${config.port}: ${why}`);
+      resume: async () => {
+        if (closed) return;
+        paused = false;
+        if (!server || failed) await open(makeServer());
       },
-    );
+    });
+    if (paused) setStatus(node, 'idle', RED._('mllp-in.status.paused'));
+    else void open(server);
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      unregister?.();
       runtime.channelHealth.set(channel, { state: 'stopped' });
       void appAck?.close();
-      server.close().then(
+      const listener = server;
+      server = undefined;
+      shut(listener).then(
         () => {
           status.cancel();
           clearStatus(node);

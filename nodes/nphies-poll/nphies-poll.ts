@@ -60,6 +60,8 @@ export = function register(RED: NodeAPI): void {
     let running: Promise<WaslError | undefined> | undefined;
     let timer: NodeJS.Timeout | undefined;
     let closed = false;
+    /** Channel paused (channel-control.ts): no polls until resumed; one running finishes. */
+    let paused = false;
     let received = 0;
     let seq = 0;
 
@@ -92,21 +94,44 @@ export = function register(RED: NodeAPI): void {
 
     /** One poll at a time: a tick or input during a poll joins it. */
     const trigger = (): Promise<WaslError | undefined> => {
-      if (closed) return Promise.resolve(undefined);
+      if (closed || paused) return Promise.resolve(undefined);
       running ??= runOnce().finally(() => {
         running = undefined;
       });
       return running;
     };
 
+    const schedule = (): void => {
+      if (intervalMs <= 0) return;
+      timer = setInterval(() => void trigger(), intervalMs);
+      timer.unref();
+    };
+    const unregister = deps
+      ? runtime.channelControl?.registerSource(channel, {
+          pause: async () => {
+            paused = true;
+            clearInterval(timer);
+            setStatus(node, 'idle', RED._('nphies-poll.status.paused'));
+            await Promise.resolve(running).catch(() => undefined);
+          },
+          resume: async () => {
+            if (!paused || closed) return;
+            paused = false;
+            setStatus(node, 'idle', RED._('nphies-poll.status.idle'));
+            schedule();
+            // Messages waited at NPHIES while paused: fetch them now rather than at the next tick.
+            void trigger();
+          },
+        })
+      : undefined;
+
     if (deps) {
       runtime.channelHealth.set(channel, { state: 'running' });
-      setStatus(node, 'idle', RED._('nphies-poll.status.idle'));
-      if (intervalMs > 0) {
-        timer = setInterval(() => void trigger(), intervalMs);
-        timer.unref();
+      if (!paused) {
+        setStatus(node, 'idle', RED._('nphies-poll.status.idle'));
+        schedule();
+        if (config.runOnStart !== false && config.runOnStart !== 'false') setImmediate(() => void trigger());
       }
-      if (config.runOnStart !== false && config.runOnStart !== 'false') setImmediate(() => void trigger());
     }
 
     // A timed poll has no message to fail: its error is logged and shown. An input's poll reports through done(err).
@@ -116,6 +141,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
+      unregister?.();
       clearInterval(timer);
       Promise.resolve(running)
         .catch(() => undefined)

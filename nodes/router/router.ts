@@ -56,6 +56,8 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       runtime.receipts.fanOut(m.wasl.receipt, count);
+      // End-to-end latency ends when the last of these destinations is done (channel-stats.ts).
+      if (count > 1) m.wasl.routes = count;
       // The parsed HL7 stays behind: destination queues carry the transformed payload only.
       delete m.hl7;
       // Node-RED clones a message sent to more than one output; with one route there is no clone.

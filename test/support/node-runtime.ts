@@ -5,6 +5,7 @@
 import type { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import helper from 'node-red-node-test-helper';
+import { ChannelControl } from '../../engine/runtime/channel-control';
 import { EngineMetrics } from '../../engine/runtime/metrics';
 import { Receipts } from '../../engine/runtime/receipts';
 import type { WaslRuntime } from '../../engine/runtime/types';
@@ -17,11 +18,14 @@ export interface NodeRuntime {
   dataDir: string;
 }
 
-/** In a `beforeEach`: a fresh runtime in a temp folder (prefix `prefix`) and the helper's server started on it. */
-export async function startNodeRuntime(prefix: string, builtinFhirUrl = 'http://127.0.0.1:1/fhir/R4'): Promise<NodeRuntime> {
+/**
+ * In a `beforeEach`: a fresh runtime in a temp folder (prefix `prefix`) and the helper's server
+ * started on it. With `amqpUrl` the transport is RabbitMQ (give each test its own queue names).
+ */
+export async function startNodeRuntime(prefix: string, builtinFhirUrl = 'http://127.0.0.1:1/fhir/R4', options: { amqpUrl?: string } = {}): Promise<NodeRuntime> {
   const dataDir = tempDir(prefix);
   const store = await openStore({ dataDir });
-  const transport = createTransport({ dataDir });
+  const transport = createTransport({ dataDir, amqpUrl: options.amqpUrl });
   await transport.start();
   const runtime: WaslRuntime = {
     role: 'all',
@@ -31,6 +35,7 @@ export async function startNodeRuntime(prefix: string, builtinFhirUrl = 'http://
     metrics: new EngineMetrics({ defaultMetrics: false }),
     builtinFhirUrl,
     channelHealth: new Map(),
+    channelControl: new ChannelControl(),
   };
   helper.settings({ waslRuntime: runtime } as never);
   await helper.startServer();

@@ -27,6 +27,8 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '0006_caqh', up: m0006.up, down: m0006.down },
   { name: '0007_plannet', ...(require('./0007_plannet') as Pick<Migration, 'up' | 'down'>) },
   { name: '0008_auth_audit', ...(require('./0008_auth_audit') as Pick<Migration, 'up' | 'down'>) },
+  { name: '0009_message_browser', ...(require('./0009_message_browser') as Pick<Migration, 'up' | 'down'>) },
+  { name: '0010_alerts', ...(require('./0010_alerts') as Pick<Migration, 'up' | 'down'>) },
 ];
 
 /** Knex migration source serving `MIGRATIONS` in order. */

@@ -44,6 +44,14 @@ const EVERY_FIELD: ChannelsFile = {
         },
       },
       queue: { prefetch: 20, retry: { maxAttempts: 5, initialDelayMs: 1000, maxDelayMs: 60000 } },
+      alertNotify: { webhook: 'https://hooks.example/wasl', email: ['oncall@hospital.example'] },
+      alerts: [
+        { kind: 'error-rate', name: 'errors', forSeconds: 60, notify: { webhook: 'https://hooks.example/wasl', email: ['oncall@hospital.example'] }, thresholdRatio: 0.1, windowSeconds: 300, minMessages: 10 },
+        { kind: 'queue-depth', destination: 'fhir', thresholdMessages: 1000 },
+        { kind: 'oldest-age', destination: 'lab', thresholdSeconds: 600 },
+        { kind: 'silence', periodSeconds: 3600 },
+        { kind: 'destination-down', destination: 'fhir', consecutiveFailures: 5 },
+      ],
     },
     {
       id: 'every-fhir-source-field',

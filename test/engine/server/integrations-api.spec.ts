@@ -12,7 +12,7 @@ import type { Adapter, AdapterCallEvent } from '../../../connectors/adapters/typ
 import { AdapterRegistry } from '../../../engine/providers/registry';
 import { EngineMetrics } from '../../../engine/runtime/metrics';
 import { integrationsRouter, type IntegrationHealth } from '../../../engine/server/integrations-api';
-import { opsPage } from '../../../engine/server/ops-page';
+import { channelsPage } from '../../../engine/server/pages/channels-page';
 
 describe('API: /api/v1/integrations', () => {
   let api: http.Server;
@@ -189,7 +189,7 @@ describe('API: /api/v1/integrations', () => {
   });
 
   it('the ops page has an Integrations section reading the API, with a script that parses', () => {
-    const page = opsPage();
+    const page = channelsPage().html;
     assert.match(page, /<h2>Integrations<\/h2>/);
     assert.match(page, /\/api\/v1\/integrations\/health/);
     assert.doesNotMatch(page, /<script src=|<link [^>]*href="http/);
