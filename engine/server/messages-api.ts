@@ -18,7 +18,7 @@ import type { ChannelConfig } from '../channels/types';
 import { MAX_REPROCESS, reprocessMessages, type ReprocessResult } from '../runtime/reprocess';
 import type { WaslRuntime } from '../runtime/types';
 import { messageBrowserFor } from '../store/browser';
-import { MAX_PAGE_SIZE, type MessageSearch } from '../store/search';
+import { MAX_PAGE_SIZE, type MessageSearch, type MessageSummary } from '../store/search';
 import { parseSearchParams } from './search-params';
 
 export interface MessagesApiOptions {
@@ -45,22 +45,7 @@ export function messagesRouter(options: MessagesApiOptions): express.Router {
       const page = await browser().search(parseSearchParams(req.query as Record<string, unknown>));
       const channels = channelsById();
       res.set('Cache-Control', 'no-store').json({
-        messages: page.messages.map((m) => ({
-          id: m.id,
-          channel: m.channel,
-          correlationId: m.correlationId,
-          controlId: m.controlId,
-          messageType: m.messageType,
-          sender: m.sender,
-          patientKey: maskKey(m.patientKey, canViewBody(req.waslUser, channels.get(m.channel))),
-          status: m.status,
-          accepted: m.accepted,
-          attempts: m.attempts,
-          error: errorView(m.error),
-          receivedAt: m.receivedAt,
-          updatedAt: m.updatedAt,
-          reprocessOf: m.reprocessOf,
-        })),
+        messages: page.messages.map((m) => ({ ...metadataView(m, canViewBody(req.waslUser, channels.get(m.channel))), reprocessOf: m.reprocessOf })),
         nextCursor: page.nextCursor,
       });
     } catch (err) {
@@ -98,19 +83,7 @@ export function messagesRouter(options: MessagesApiOptions): express.Router {
         return;
       }
       res.set('Cache-Control', 'no-store').json({
-        id: m.id,
-        channel: m.channel,
-        correlationId: m.correlationId,
-        controlId: m.controlId,
-        messageType: m.messageType,
-        sender: m.sender,
-        patientKey: maskKey(m.patientKey, canViewBody(req.waslUser, channelsById().get(m.channel))),
-        status: m.status,
-        accepted: m.accepted,
-        attempts: m.attempts,
-        error: errorView(m.error),
-        receivedAt: m.receivedAt,
-        updatedAt: m.updatedAt,
+        ...metadataView(m, canViewBody(req.waslUser, channelsById().get(m.channel))),
         destinations: (m.destinations ?? []).map((d) => ({
           destination: d.destination,
           status: d.status,
@@ -216,6 +189,25 @@ function auditDetail(result: ReprocessResult): Record<string, unknown> {
 
 function tooMany(max: number): ValidationError {
   return new ValidationError('REPROCESS_TOO_MANY', `at most ${max} messages per call: narrow the search or split the ids`, { path: 'ids' });
+}
+
+/** What the list and the detail show of a message besides its content; the patient key masked unless `keyVisible`. */
+function metadataView(m: Omit<MessageSummary, 'reprocessOf'>, keyVisible: boolean): Record<string, unknown> {
+  return {
+    id: m.id,
+    channel: m.channel,
+    correlationId: m.correlationId,
+    controlId: m.controlId,
+    messageType: m.messageType,
+    sender: m.sender,
+    patientKey: maskKey(m.patientKey, keyVisible),
+    status: m.status,
+    accepted: m.accepted,
+    attempts: m.attempts,
+    error: errorView(m.error),
+    receivedAt: m.receivedAt,
+    updatedAt: m.updatedAt,
+  };
 }
 
 function maskKey(key: string | null, visible: boolean): string | null {

@@ -161,8 +161,18 @@ export class KnexMessageStore implements MessageStore {
     return this.acceptLane.submit({ kind: 'accept', id });
   }
 
-  update(id: string, update: StageUpdate): Promise<void> {
-    return this.laneFor(id).submit({ kind: 'update', id, update });
+  async update(id: string, update: StageUpdate): Promise<void> {
+    // The intake inserts a message's row while its queued copy is already on the way, so a fast
+    // stage can get here a moment before the row commits. Waiting a little here spares that
+    // message a trip through the retry queue (and the channel a misleading lastError).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.laneFor(id).submit({ kind: 'update', id, update });
+      } catch (err) {
+        if (attempt >= ROW_NOT_YET_COMMITTED_WAITS_MS.length || (err as { code?: string }).code !== UNKNOWN_MESSAGE_CODE) throw err;
+        await new Promise((resolve) => setTimeout(resolve, ROW_NOT_YET_COMMITTED_WAITS_MS[attempt]));
+      }
+    }
   }
 
   async get(id: string): Promise<StoredMessage | undefined> {
@@ -311,6 +321,10 @@ export class KnexMessageStore implements MessageStore {
  * Transient: the source inserts a message's row while its queued copy is already on the way
  * (hl7-intake.ts), so a stage can get there first; a moment later the row exists.
  */
+/** Waits before trying an update again whose row is not there yet (see `update`). */
+const ROW_NOT_YET_COMMITTED_WAITS_MS = [10, 40, 150];
+const UNKNOWN_MESSAGE_CODE = 'TRANSIENT_STORE_UNKNOWN_MESSAGE';
+
 function unknownMessage(id: string): Error {
   return new TransientError('STORE_UNKNOWN_MESSAGE', `No stored message with id ${id}`);
 }

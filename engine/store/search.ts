@@ -13,7 +13,7 @@
 import type { Knex } from 'knex';
 import { ValidationError } from '../../common/errors';
 import { decodeError, fromDbTime, toDbTime, type Dialect } from './rows';
-import type { MessageStatus } from './types';
+import type { MessageStatus, StoredMessage } from './types';
 
 export const MESSAGE_STATUSES: readonly MessageStatus[] = ['RECEIVED', 'FILTERED', 'TRANSFORMED', 'QUEUED', 'SENT', 'ERROR'];
 
@@ -39,20 +39,7 @@ export interface MessageSearch {
 }
 
 /** A message without its content: what a search returns. */
-export interface MessageSummary {
-  id: string;
-  channel: string;
-  correlationId: string;
-  sender: string;
-  controlId: string;
-  messageType: string | null;
-  patientKey: string | null;
-  status: MessageStatus;
-  accepted: boolean;
-  attempts: number;
-  error: Record<string, unknown> | null;
-  receivedAt: Date;
-  updatedAt: Date;
+export interface MessageSummary extends Omit<StoredMessage, 'raw' | 'transformed' | 'sent' | 'response' | 'destinations'> {
   /** The message this one reprocesses, if it is a reprocessed copy. */
   reprocessOf: string | null;
 }

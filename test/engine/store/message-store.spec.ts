@@ -166,6 +166,15 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       for (const m of ms) assert.equal((await store.get(m.id))?.accepted, true);
     });
 
+    it('an update that arrives a moment before its row commits waits for the row instead of failing', async () => {
+      const m = message();
+      const update = store.update(m.id, { status: 'TRANSFORMED', transformed: '{}' });
+      await new Promise((r) => setTimeout(r, 20));
+      await store.receive(m);
+      await update;
+      assert.equal((await store.get(m.id))?.status, 'TRANSFORMED');
+    });
+
     it('commits 2000 concurrent writes', async () => {
       const ms = Array.from({ length: 200 }, () => message());
       await Promise.all(ms.map((m) => store.receive(m)));
