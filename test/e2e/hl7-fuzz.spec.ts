@@ -32,15 +32,18 @@ const ACK_CODES = new Set(['AA', 'AE', 'AR', 'CA', 'CE', 'CR']);
  */
 function payload(seed: number, i: number): Buffer | undefined {
   const c = fuzzCase(seed, i);
-  try {
-    if (['NE', 'ER', 'SU'].includes(readHl7Header(c.text).acceptAckType)) return undefined;
-  } catch {
-    // unreadable MSH: the engine answers a minimal AR
-  }
   const raw = c.bytes ? Buffer.from(c.bytes) : Buffer.from(c.text, 'utf8');
   const bytes = Buffer.from(raw.filter((b) => b !== 0x0b && b !== 0x1c));
   // An empty frame carries no message; the listener treats it as nothing to answer.
-  return bytes.length === 0 ? undefined : bytes;
+  if (bytes.length === 0) return undefined;
+  // The header as the engine will read it: without the framing bytes (a 0x0B in MSH-2 made one
+  // case unreadable here but a valid MSH-15 NE on the wire, rightly unanswered).
+  try {
+    if (['NE', 'ER', 'SU'].includes(readHl7Header(bytes.toString('latin1')).acceptAckType)) return undefined;
+  } catch {
+    // unreadable MSH: the engine answers a minimal AR
+  }
+  return bytes;
 }
 
 /**
