@@ -48,10 +48,9 @@ function maskElement(key: string, value: unknown, parent: Record<string, unknown
       // HumanName (object or array of them); a plain string is an organisation's or a code system's name.
       return typeof value === 'string' ? value : maskAll(value);
     case 'identifier':
-    case 'valueIdentifier':
     case 'telecom':
     case 'valueContactPoint':
-      return mapEach(value, (item) => ({ ...(walk(item) as object), ...('value' in item ? { value: MASK } : {}) }));
+      return maskIdentifiers(value);
     case 'text':
       // Narrative: its XHTML restates the resource for people, names included.
       return isObject(value) && 'div' in value ? { ...(walk(value) as object), div: MASKED_DIV } : value;
@@ -67,8 +66,29 @@ function maskElement(key: string, value: unknown, parent: Record<string, unknown
     case 'ifNoneExist':
       return typeof value === 'string' ? maskQueryString(value) : value;
     default:
-      return walk(value);
+      // Every Identifier-typed element: valueIdentifier, Encounter.hospitalization.preAdmissionIdentifier, ...
+      return key.endsWith('Identifier') ? maskIdentifiers(value) : walk(value);
   }
+}
+
+/** Identifiers and contact points: the value goes; so does a system that embeds another identifier. */
+function maskIdentifiers(value: unknown): unknown {
+  return mapEach(value, (item) => {
+    const out = walk(item) as Record<string, unknown>;
+    if ('value' in item) out.value = MASK;
+    if (typeof item.system === 'string') out.system = maskSystem(item.system);
+    return out;
+  });
+}
+
+/**
+ * Wasl's own identifier systems scope a key by its owner, e.g. a policy by the subscriber's MRN:
+ * `urn:wasl:subscriber:urn%3Aoid%3A2.16.1%7CPATID1234` (readers.ts). The owner part is an
+ * identifier too; the kind stays readable (`urn:wasl:subscriber:***`).
+ */
+function maskSystem(system: string): string {
+  const m = /^(urn:wasl:[A-Za-z-]+:)(.*%7C.*)$/i.exec(system);
+  return m ? `${m[1]}${MASK}` : system;
 }
 
 function maskExtension(ext: Record<string, unknown>): Record<string, unknown> {

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hl7ToFhirTransaction } from '../../../transformers/hl7v2/fhir';
+import { parseHl7 } from '../../../transformers/hl7v2/parse';
 import { MASK, maskContent, maskFhir } from '../../../transformers/masking';
 import { FIXTURES_DIR } from '../fixtures';
 
@@ -151,4 +153,34 @@ describe('transformers/masking FHIR JSON', () => {
       assert.deepEqual(maskContent(text), { text: MASK, format: 'other' });
     }
   });
+});
+
+/**
+ * What Wasl itself writes: every HL7 v2 fixture that maps to FHIR, mapped, then masked. No value
+ * of PID-3 (the patient's identifiers) may be left anywhere in the masked Bundle, including inside
+ * Wasl's own identifier systems that scope a key by its owner (`urn:wasl:subscriber:...%7CMRN`).
+ */
+describe('transformers/masking: FHIR that Wasl maps from HL7 v2', () => {
+  const dir = join(FIXTURES_DIR, 'hl7v2');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.hl7'))) {
+    it(`leaves no patient identifier of ${file}`, function () {
+      let msg;
+      let bundle;
+      try {
+        msg = parseHl7(readFileSync(join(dir, file), 'latin1'));
+        bundle = hl7ToFhirTransaction(msg);
+      } catch {
+        this.skip(); // not a mappable single message (batches, invalid ones): covered elsewhere
+      }
+      const ids = msg!
+        .segments('PID')
+        .flatMap((pid) => pid.getAll('3.1'))
+        .filter((v) => v.length >= 3);
+      const masked = JSON.stringify(maskFhir(bundle));
+      for (const id of ids) {
+        const encoded = encodeURIComponent(id);
+        assert.ok(!masked.includes(`"${id}"`) && !masked.includes(`|${id}`) && !masked.includes(`%7C${encoded}`), `${file}: PID-3 value ${id} is left in the masked Bundle`);
+      }
+    });
+  }
 });
