@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     `  data         ${config.dataDir}`,
     `Send the sample: ./bin/wasl mllp-send ../shared/fixtures/hl7v2/mscvt_ADT-A01-01.hl7 --port ${engine.mllpPort}`,
   ];
+  if (engine.firstAdmin === 'created') lines.push(`First admin created: ${config.adminUser} (sign in at ${base}/signin)`);
+  if (engine.firstAdmin === 'half-set') lines.push('WARNING: set both WASL_ADMIN_USER and WASL_ADMIN_PASSWORD to create the first admin; one alone is ignored');
   if (engine.firstAdmin === 'no-users') lines.push('', engine.createAdminHelp);
   for (const failed of engine.failedSources) {
     lines.push(`WARNING: channel ${failed.channel} is not receiving: its source could not start (${failed.code}); see /api/v1/channels`);

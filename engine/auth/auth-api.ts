@@ -28,9 +28,17 @@ export function authApiRouter(deps: AuthApiDeps): express.Router {
   const log = logger({ stage: 'auth' });
   const router = express.Router();
   router.use(express.json({ limit: '16kb' }));
+  // A plain HTML form or `curl -d username=...` posts url-encoded; both are fine for signing in.
+  router.use(express.urlencoded({ extended: false, limit: '16kb' }));
 
   router.post('/session', async (req, res, next) => {
     try {
+      // A page on another site must not sign a browser in (to an account of its choosing).
+      const origin = req.get('origin');
+      if (origin && !sameHost(origin, req.get('host'))) {
+        res.status(403).json({ error: 'cross-origin sign-in refused' });
+        return;
+      }
       const { username, password } = (req.body ?? {}) as { username?: unknown; password?: unknown };
       if (typeof username !== 'string' || typeof password !== 'string' || !username || !password) {
         res.status(400).json({ error: 'username and password are required' });
@@ -170,6 +178,14 @@ export function authApiRouter(deps: AuthApiDeps): express.Router {
     res.status(500).json({ error: err.message });
   });
   return router;
+}
+
+function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
 
 function describe(user: User): { username: string; role: string; disabled: boolean; permissions: readonly string[] } {

@@ -7,7 +7,8 @@
 import type { AuditLog } from '../audit/types';
 import type { UserStore } from './users';
 
-export type FirstAdmin = 'created' | 'exists' | 'no-users';
+/** `half-set`: only one of the two variables is set, so nothing was created (the banner says so). */
+export type FirstAdmin = 'created' | 'exists' | 'no-users' | 'half-set';
 
 export async function ensureFirstAdmin(users: UserStore, audit: AuditLog, env: { adminUser?: string; adminPassword?: string }): Promise<FirstAdmin> {
   if (env.adminUser && env.adminPassword) {
@@ -16,6 +17,7 @@ export async function ensureFirstAdmin(users: UserStore, audit: AuditLog, env: {
     await audit.record({ actor: 'system', action: 'user.create', target: env.adminUser, detail: { role: 'admin', from: 'WASL_ADMIN_USER' } });
     return 'created';
   }
+  if (env.adminUser || env.adminPassword) return 'half-set';
   return (await users.count()) === 0 ? 'no-users' : 'exists';
 }
 

@@ -28,6 +28,13 @@ export interface AuthDeps {
   limiter: SignInLimiter;
 }
 
+/** Basic auth with a wrong password (or a disabled user): said as such, not as "sign in first". */
+class WrongCredentials extends Error {
+  constructor() {
+    super('wrong username or password, or the user is disabled');
+  }
+}
+
 /** Too many wrong passwords: the request is refused before the password is checked. */
 class SignInBlocked extends Error {
   constructor(readonly retryAfterSeconds: number) {
@@ -63,7 +70,8 @@ export function authenticator(deps: AuthDeps): Authenticator {
       const user = cached ? await deps.users.get(cached) : await deps.users.verify(username, decoded.slice(colon + 1));
       if (!user || user.disabled) {
         await deps.limiter.failed(username, remoteOf(req));
-        return undefined;
+        await deps.audit.record({ actor: username.slice(0, 100), action: 'signin.failed', from: remoteOf(req), detail: { via: 'basic' } });
+        throw new WrongCredentials();
       }
       basicCache.set(key, user.username);
       return { username: user.username, role: user.role, via: 'basic' };
@@ -104,6 +112,10 @@ export function authenticator(deps: AuthDeps): Authenticator {
       try {
         user = await identify(req);
       } catch (err) {
+        if (err instanceof WrongCredentials) {
+          res.status(401).set('WWW-Authenticate', 'Basic realm="wasl", charset="UTF-8"').json({ error: err.message });
+          return;
+        }
         if (!(err instanceof SignInBlocked)) throw err;
         res.status(429).set('Retry-After', String(err.retryAfterSeconds)).json({ error: err.message });
         return;

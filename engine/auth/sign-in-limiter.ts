@@ -14,17 +14,20 @@ export class SignInLimiter {
 
   /** Seconds to wait when this attempt is blocked, else 0. */
   async blockedFor(username: string, address: string): Promise<number> {
+    username = username.toLowerCase();
     const [user, addr] = await Promise.all([this.perUser.get(`${username}|${address}`), this.perAddress.get(address)]);
     const wait = (res: RateLimiterRes | null, points: number) => (res && res.consumedPoints >= points ? Math.ceil(res.msBeforeNext / 1000) : 0);
     return Math.max(wait(user, 10), wait(addr, 50));
   }
 
   async failed(username: string, address: string): Promise<void> {
+    username = username.toLowerCase();
     // consume() rejects once the points are used up; that is the block itself, not an error here.
     await Promise.allSettled([this.perUser.consume(`${username}|${address}`), this.perAddress.consume(address)]);
   }
 
   async succeeded(username: string, address: string): Promise<void> {
+    username = username.toLowerCase();
     await this.perUser.delete(`${username}|${address}`);
   }
 }

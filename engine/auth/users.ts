@@ -49,7 +49,7 @@ export class UserStore {
   }
 
   async get(username: string): Promise<User | undefined> {
-    const row = (await this.knex('users').where({ username }).first()) as UserRow | undefined;
+    const row = (await this.knex('users').where({ username: normalise(username) }).first()) as UserRow | undefined;
     return row ? toUser(row) : undefined;
   }
 
@@ -58,6 +58,7 @@ export class UserStore {
   }
 
   async create(input: { username: string; password: string; role: string }): Promise<User> {
+    input = { ...input, username: normalise(input.username) };
     checkUsername(input.username);
     checkPassword(input.password);
     if (!isRole(input.role)) throw new UserInputError(`role must be one of admin, analyst, claims_processor, auditor, ui_user; got '${input.role}'`);
@@ -75,6 +76,7 @@ export class UserStore {
   }
 
   async update(username: string, change: { role?: string; password?: string; disabled?: boolean }): Promise<User> {
+    username = normalise(username);
     const patch: Record<string, unknown> = { updated_at: toDbTime(this.dialect, new Date()) };
     if (change.role !== undefined) {
       if (!isRole(change.role)) throw new UserInputError(`role must be one of admin, analyst, claims_processor, auditor, ui_user; got '${change.role}'`);
@@ -94,12 +96,17 @@ export class UserStore {
 
   /** The user when the password is right and the user is enabled; otherwise undefined. */
   async verify(username: string, password: string): Promise<User | undefined> {
-    const row = (await this.knex('users').where({ username }).first()) as UserRow | undefined;
+    const row = (await this.knex('users').where({ username: normalise(username) }).first()) as UserRow | undefined;
     const ok = await bcrypt.compare(password, row?.password_hash ?? DECOY_HASH);
     if (!row || !ok) return undefined;
     const user = toUser(row);
     return user.disabled ? undefined : user;
   }
+}
+
+/** Usernames are not case-sensitive: `Ana` and `ana` are one user (stored in lower case). */
+export function normalise(username: string): string {
+  return username.trim().toLowerCase();
 }
 
 function checkUsername(username: string): void {

@@ -10,7 +10,7 @@ import { ROLES } from '../auth/roles';
 import { UserInputError, UserStore } from '../auth/users';
 import { configFromEnv } from '../config';
 import { KnexMessageStore, openStore } from '../store';
-import type { CliIo } from './io';
+import { processIo, type CliIo } from './io';
 
 async function withKnexStore<T>(fn: (store: KnexMessageStore) => Promise<T>): Promise<T> {
   const config = configFromEnv();
@@ -23,8 +23,18 @@ async function withKnexStore<T>(fn: (store: KnexMessageStore) => Promise<T>): Pr
   }
 }
 
-export async function userAddCommand(username: string, role: string, io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const password = env.WASL_USER_PASSWORD ?? (await io.readInput('-')).replace(/\r?\n$/, '');
+export async function userAddCommand(username: string, role: string, io: CliIo, env: NodeJS.ProcessEnv = process.env, stdinIsTerminal = false): Promise<number> {
+  if (env.WASL_USER_PASSWORD === undefined && stdinIsTerminal) {
+    // Typed at a terminal the password would echo and end at Ctrl-D: ask for a pipe instead.
+    io.stderr("wasl: give the password in WASL_USER_PASSWORD or on standard input, e.g. printf '%s' \"$PW\" | ./bin/wasl user add NAME --role ROLE\n");
+    return 2;
+  }
+  // A trailing line end is the pipe's, not the password's.
+  const password = env.WASL_USER_PASSWORD ?? (await io.readInput('-')).replace(/[\r\n]+$/, '');
+  if (!password) {
+    io.stderr('wasl: no password given (WASL_USER_PASSWORD or standard input)\n');
+    return 1;
+  }
   try {
     const user = await withKnexStore(async (store) => {
       const created = await new UserStore(store.knex).create({ username, password, role });
@@ -56,7 +66,7 @@ export function registerUserCommands(program: Command, io: CliIo, setExit: (code
     .description(`create a user; password from WASL_USER_PASSWORD or standard input (roles: ${ROLES.join(', ')})`)
     .argument('<username>')
     .requiredOption('--role <role>', 'admin, analyst, claims_processor, auditor or ui_user')
-    .action(async (username: string, opts: { role: string }) => setExit(await userAddCommand(username, opts.role, io)));
+    .action(async (username: string, opts: { role: string }) => setExit(await userAddCommand(username, opts.role, io, process.env, io === processIo && Boolean(process.stdin.isTTY))));
   user
     .command('list')
     .description('list users (JSON)')

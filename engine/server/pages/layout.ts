@@ -48,7 +48,7 @@ const CSS = String.raw`
  header.top nav a.current{color:#fff;border-bottom:2px solid #fff}
  header.top .who{display:flex;gap:.5rem;align-items:center}
  header.top .who button{background:#fff;color:#1f3b57;border:none}
- main{padding:1rem 2rem 3rem}
+ main{padding:1rem 2rem 3rem;overflow-x:auto}
  h1{font-size:1.5rem;margin:.6rem 0}
  h2{font-size:1.15rem;margin:1.6rem 0 .5rem}
  table{border-collapse:collapse;min-width:50%}
@@ -273,6 +273,7 @@ export function renderPage(o: PageOptions): RenderedPage {
 <html lang="en"><head><meta charset="utf-8"><title>Wasl: ${title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
+<link rel="icon" href="data:,">
 ${o.head ?? ''}<style>${CSS}</style></head>
 <body${o.nav ? ` data-page="${escapeHtml(o.nav)}"` : ''}>
 ${o.bare ? '<header class="top"><span class="brand">Wasl</span></header>' : navHtml(o.nav)}

@@ -21,6 +21,8 @@ const SCRIPT = String.raw`
     return n;
   }
   var next = safeNext(new URLSearchParams(location.search).get('next'));
+  // Already signed in (another tab, or the back button): straight on.
+  fetch('/api/v1/session', { credentials: 'same-origin' }).then(function (r) { if (r.ok) location.replace(next); }, function () {});
   $('signin').addEventListener('submit', async function (ev) {
     ev.preventDefault();
     $('submit').disabled = true;

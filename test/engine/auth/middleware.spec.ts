@@ -155,6 +155,19 @@ describe('engine/auth middleware and API', function () {
     assert.equal((await post('/api/v1/session', { username: 'uma', password: 'uma password 12' })).status, 200);
   });
 
+  it('a wrong basic-auth password says so and is audited; names are not case-sensitive; a form post signs in; another origin cannot', async () => {
+    const wrong = await get('/api/v1/channels', { authorization: basic('UMA', 'not the password') });
+    assert.equal(wrong.status, 401);
+    assert.equal(((await wrong.json()) as { error: string }).error, 'wrong username or password, or the user is disabled');
+    const [entry] = await auth.audit.list({ action: 'signin.failed', limit: 1 });
+    assert.deepEqual([entry.actor, entry.detail], ['UMA', { via: 'basic' }]);
+    assert.equal((await get('/api/v1/channels', { authorization: basic('UMA', 'uma password 12') })).status, 200);
+    const form = await fetch(`${base}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=Uma&password=uma+password+12' });
+    assert.equal(form.status, 200);
+    assert.equal(((await form.json()) as { username: string }).username, 'uma');
+    assert.equal((await post('/api/v1/session', { username: 'uma', password: 'uma password 12' }, { origin: 'https://evil.example' })).status, 403);
+  });
+
   it('everything above left an unbroken audit chain', async () => {
     const report = await verifyAuditChain(store.knex);
     assert.equal(report.ok, true);
