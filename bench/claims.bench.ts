@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     const counts = await waitForAllClaims(staging, production, 600_000, 50);
     const wallMs = performance.now() - t0;
     const cpu = cpuSpent(cpu0, cpuSnapshot());
-    const stages = mergeStages(await Promise.all(engines.map(async (e) => ((await (await fetch(`${e.baseUrl}/api/v1/channels`)).json()) as ChannelsAnswer).channels.find((c) => c.id === 'claims')?.stages ?? {})));
+    const stages = mergeStages(await Promise.all(engines.map(async (e) => ((await (await e.api(`/api/v1/channels`)).json()) as ChannelsAnswer).channels.find((c) => c.id === 'claims')?.stages ?? {})));
     // Staging rows are marked done just after their production commit: give the last batch a moment.
     await new Promise((r) => setTimeout(r, 500));
     const final = await countClaims(staging, production);

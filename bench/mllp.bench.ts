@@ -74,12 +74,13 @@ async function main(): Promise<number> {
   const tag = randomBytes(4).toString('hex').slice(0, 6);
   const profileDir = process.env.BENCH_MLLP_PROFILE_DIR || undefined;
   const stub = fhirMode === 'stub' ? await startFhirStub() : undefined;
-  const engineRun: EngineRun = (mode, production, split) =>
+  const engineRun: EngineRun = (mode, production, variant) =>
     benchEngine({
       mode,
       production,
-      split,
-      channelId: `bench-${tag}${split ? 's' : mode[0]}`,
+      split: variant === 'split',
+      intakeOnly: variant === 'intake',
+      channelId: `bench-${tag}${variant === 'split' ? 's' : variant === 'intake' ? 'i' : mode[0]}`,
       fhirUrl: stub?.url ?? 'builtin',
       plan,
       profileDir,
@@ -98,7 +99,7 @@ async function main(): Promise<number> {
 type EngineRun = (
   mode: 'embedded' | 'production',
   production?: { databaseUrl: string; amqpUrl: string },
-  split?: boolean,
+  variant?: 'split' | 'intake',
 ) => Promise<EngineBench>;
 
 /** Baseline, then each engine mode; prints the report and returns the exit code. */
@@ -122,29 +123,37 @@ async function engines(tag: string, engineRun: EngineRun): Promise<number> {
 
   let production: EngineBench | { skipped: string };
   let split: EngineBench | { skipped: string };
+  let intake: EngineBench | { skipped: string };
   const services = enginesOff ? off : await prepareProduction();
   if ('skipped' in services) {
     log(`  production skipped: ${services.skipped}`);
     production = services;
     split = services;
+    intake = services;
   } else {
     try {
       production = await engineRun('production', services);
       if (production.startError) log(`  production engine did not start:\n${production.startError}`);
-      split = await engineRun('production', services, true);
+      split = await engineRun('production', services, 'split');
       if (split.startError) log(`  production split engines did not start:\n${split.startError}`);
+      intake = await engineRun('production', services, 'intake');
+      if (intake.startError) log(`  production intake-only engine did not start:\n${intake.startError}`);
     } finally {
       await services.cleanup(`bench-${tag}p`, ['fhir']);
       await services.cleanup(`bench-${tag}s`, ['fhir']);
+      await services.cleanup(`bench-${tag}i`, ['fhir']);
       await services.drop();
     }
   }
 
-  const results = { embedded, production, split, baseline: base, fhir: fhirMode, sender, tls };
+  const results = { embedded, production, split, intake, baseline: base, fhir: fhirMode, sender, tls };
   process.stdout.write(`\n${table(results)}\n`);
   process.stdout.write(`${JSON.stringify(summary(results))}\n`);
   const failedToStart =
-    ('startError' in embedded && embedded.startError) || ('startError' in production && production.startError) || ('startError' in split && split.startError);
+    ('startError' in embedded && embedded.startError) ||
+    ('startError' in production && production.startError) ||
+    ('startError' in split && split.startError) ||
+    ('startError' in intake && intake.startError);
   return failedToStart ? 1 : 0;
 }
 

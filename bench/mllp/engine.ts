@@ -41,6 +41,11 @@ export interface EngineBenchOptions {
   mode: 'embedded' | 'production';
   /** Production only: an intake process takes the load, a separate worker process does the stages. */
   split?: boolean;
+  /**
+   * Production only: the intake process alone, no worker: messages are stored, queued in RabbitMQ
+   * and ACKed, and wait there. Measures the durable-ACK path without the stages competing for CPU.
+   */
+  intakeOnly?: boolean;
   production?: { databaseUrl: string; amqpUrl: string };
   channelId: string;
   /** `builtin` (the engine's own demo FHIR server) or the URL of another FHIR server. */
@@ -69,7 +74,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
         dataDir,
         channelsFile,
         production: o.production,
-        env: { ...profile, ...(o.split ? { WASL_ROLE: 'intake' } : {}) },
+        env: { ...profile, ...(o.split || o.intakeOnly ? { WASL_ROLE: 'intake' } : {}) },
       });
       if (o.split) {
         o.onStarted(engine);
@@ -82,6 +87,9 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
     }
     o.onStarted(engine);
     const running = engine;
+    const label = `${o.mode}${o.split ? ' split' : o.intakeOnly ? ' intake only' : ''}`;
+    // Nothing consumes in intake-only mode: the backlog stays queued, there is nothing to drain.
+    const settle = async () => (o.intakeOnly ? null : drain(running, o.channelId, o.plan.drainTimeoutS));
     const result: EngineBench = {};
     for (const connections of [1, 8]) {
       // Control ids: unique per run and scenario, at most 20 characters (MSH-10 is an ST(20)).
@@ -98,15 +106,15 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
           },
           check: checkAck,
         });
-      o.log(`  ${o.mode}${o.split ? ' split' : ''} c${connections}: warm-up ${o.plan.warmup} messages`);
+      o.log(`  ${label} c${connections}: warm-up ${o.plan.warmup} messages`);
       const warm = await load('w', o.plan.warmup, o.plan.warmupMaxS * 1000);
       if (warm.failed) o.log(`    warm-up: ${warm.failed} failed ACKs (first: ${warm.failures[0]?.reason})`);
-      await drain(running, o.channelId, o.plan.drainTimeoutS);
+      await settle();
 
-      o.log(`  ${o.mode}${o.split ? ' split' : ''} c${connections}: measuring (${o.plan.messages} messages or ${o.plan.seconds} s)`);
+      o.log(`  ${label} c${connections}: measuring (${o.plan.messages} messages or ${o.plan.seconds} s)`);
       const measured = await load('m', o.plan.messages, o.plan.seconds * 1000);
       const backlog = await pending(running, o.channelId).catch(() => null);
-      const drainS = await drain(running, o.channelId, o.plan.drainTimeoutS);
+      const drainS = await settle();
       result[connections === 1 ? 'c1' : 'c8'] = { ...measured, backlog, drainS };
     }
     return result;
@@ -121,7 +129,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
 /** Messages of the channel the store still sees on their way (not SENT, FILTERED or ERROR). */
 async function pending(engine: EngineProcess, channelId: string): Promise<number> {
   // A busy engine may answer slowly: do not let one poll outlive the drain budget.
-  const res = await fetch(`${engine.baseUrl}/api/v1/channels`, { signal: AbortSignal.timeout(3000) });
+  const res = await engine.api(`/api/v1/channels`, { signal: AbortSignal.timeout(3000) });
   if (!res.ok) throw new Error(`GET /api/v1/channels answered ${res.status}`);
   const body = (await res.json()) as { channels: Array<{ id: string; queued: number }> };
   return body.channels.find((c) => c.id === channelId)?.queued ?? 0;

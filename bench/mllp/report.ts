@@ -15,6 +15,8 @@ export interface BenchResults {
   production: EngineBench | { skipped: string };
   /** Production with one intake process (WASL_ROLE=intake) and one worker (WASL_ROLE=worker). */
   split: EngineBench | { skipped: string };
+  /** Production with the intake process alone (no worker): the durable-ACK path by itself. */
+  intake: EngineBench | { skipped: string };
   baseline: { c1: LoadResult; c8: LoadResult };
   /** Which FHIR destination the channel wrote to. */
   fhir: 'builtin' | 'stub';
@@ -57,6 +59,7 @@ export function summary(r: BenchResults): Record<string, unknown> {
     embedded: engineFigures(r.embedded),
     production: engineFigures(r.production),
     production_split: engineFigures(r.split),
+    production_intake_only: engineFigures(r.intake),
     baseline: {
       c1_msgs_per_s: round(r.baseline.c1.msgsPerS),
       c1_p50_ms: round(r.baseline.c1.p50Ms, 3),
@@ -72,6 +75,8 @@ export function summary(r: BenchResults): Record<string, unknown> {
       production_c8: ratio(prod?.c8, r.baseline.c8),
       production_split_c1: ratio('skipped' in r.split ? undefined : r.split.c1, r.baseline.c1),
       production_split_c8: ratio('skipped' in r.split ? undefined : r.split.c8, r.baseline.c8),
+      production_intake_only_c1: ratio('skipped' in r.intake ? undefined : r.intake.c1, r.baseline.c1),
+      production_intake_only_c8: ratio('skipped' in r.intake ? undefined : r.intake.c8, r.baseline.c8),
     },
     targets: TARGETS,
     ...senderSummary(r.sender, r.tls),
@@ -106,7 +111,7 @@ export function table(r: BenchResults): string {
     row('baseline', 1, r.baseline.c1, r.baseline.c1),
     row('baseline', 8, r.baseline.c8, r.baseline.c8),
   ];
-  for (const mode of ['embedded', 'production', 'split'] as const) {
+  for (const mode of ['embedded', 'production', 'split', 'intake'] as const) {
     const e = r[mode];
     const base = r.baseline;
     if ('skipped' in e) {
@@ -124,9 +129,11 @@ export function table(r: BenchResults): string {
     'to the FHIR destination when the load stopped; drain = seconds until it was.',
     'split = production with one intake process (WASL_ROLE=intake: listen, store, queue, ACK) and one',
     'worker process (WASL_ROLE=worker: the stages after the queue) on the same PostgreSQL + RabbitMQ.',
+    'intake = the intake process alone: stored, queued in RabbitMQ, ACKed; nothing consumes (the',
+    'durable-ACK path without the stages competing for the same CPU).',
     `targets (production): c1 ${TARGETS.production_c1_msgs_per_s} msgs/s, c8 ${TARGETS.production_c8_msgs_per_s} msgs/s`,
   );
-  for (const mode of ['embedded', 'production', 'split'] as const) {
+  for (const mode of ['embedded', 'production', 'split', 'intake'] as const) {
     const e = r[mode];
     if ('skipped' in e) continue;
     for (const c of ['c1', 'c8'] as const) {

@@ -228,7 +228,7 @@ async function run(env: Env, o: ChannelOptions, n: number, concurrency: number, 
       apiCheck = false;
       continue;
     }
-    const res = await fetch(`${env.engine.baseUrl}/api/v1/nphies/claims/${encodeURIComponent(id)}`);
+    const res = await env.engine.api(`/api/v1/nphies/claims/${encodeURIComponent(id)}`);
     const body = (await res.json()) as { state?: string; transitions?: Array<{ to: string }> };
     if (!res.ok || body.state !== 'approved') apiCheck = false;
   }
