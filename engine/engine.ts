@@ -19,6 +19,7 @@ import { adapterRegistryFromFiles, adaptersFilePath } from './providers/registry
 import { createFhirServer } from './fhir-server';
 import { EngineMetrics } from './runtime/metrics';
 import { ChannelControl } from './runtime/channel-control';
+import { ChannelStateSync, channelStatePollFromEnv } from './runtime/channel-state-sync';
 import { registerQueueGauges } from './runtime/queue-gauges';
 import { Receipts } from './runtime/receipts';
 import { StageStats } from './runtime/stage-stats';
@@ -34,6 +35,7 @@ import { integrationsRouter } from './server/integrations-api';
 import { startNodeRed, type EmbeddedNodeRed } from './server/node-red';
 import { opsPagesRouter } from './server/pages';
 import { openStore } from './store';
+import { ChannelStateStore } from './store/channel-states';
 import { KnexMessageStore } from './store/knex-store';
 import { createTransport } from './transport';
 import { validateFhir } from '../transformers/fhir/validate';
@@ -48,6 +50,8 @@ export interface RunningEngine {
   mode: EngineMode;
   /** Channels whose source could not start (e.g. the MLLP port is taken), for the banner. */
   failedSources: Array<{ channel: string; code: string }>;
+  /** Enabled channels an operator paused or stopped (channel_states), held so across the restart, for the banner. */
+  heldChannels: Array<{ channel: string; state: 'paused' | 'stopped' }>;
   /** Whether anyone can sign in yet; `no-users` makes the banner say how to create the first admin. */
   firstAdmin: FirstAdmin;
   /** How to create the first admin (printed by the banner when firstAdmin is `no-users`). */
@@ -75,6 +79,7 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   const mode: EngineMode = config.databaseUrl && config.amqpUrl ? 'production' : config.databaseUrl || config.amqpUrl ? 'mixed' : 'embedded';
   fs.mkdirSync(config.dataDir, { recursive: true });
   const channels = loadChannelsOrThrow(config.channelsFile, { ...process.env, MLLP_PORT: String(config.mllpPort) });
+  const channelStatePollMs = channelStatePollFromEnv(process.env);
   // Outside-system adapters from adapters.yaml (WASL_ADAPTERS_FILE; missing = none), built before
   // anything opens so a bad file stops the start with its problems; metrics attach below.
   registerBuiltinAdapterKinds();
@@ -107,6 +112,12 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   if (config.role !== 'all' && mode === 'embedded') {
     throw new Error(`WASL_ROLE=${config.role} needs DATABASE_URL and AMQP_URL: the embedded store and queue belong to one process`);
   }
+  const channelControl = new ChannelControl();
+  const channelStates = new ChannelStateSync({
+    control: channelControl,
+    store: new ChannelStateStore(store.knex, store.dialect),
+    intervalMs: channelStatePollMs,
+  });
   const runtime: WaslRuntime = {
     role: config.role,
     transport,
@@ -118,7 +129,8 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     fhirConnections: fhirConnectionRegistryFor(store, config.secretKey, config.previousSecretKeys),
     secretBox: secretBoxFrom(config.secretKey, config.previousSecretKeys),
     stageStats: new StageStats(),
-    channelControl: new ChannelControl(),
+    channelControl,
+    channelStates,
     adapters,
     audit: auth.audit,
   };
@@ -150,6 +162,9 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   const flows = buildFlowsFile(compileChannels(channels, { builtinFhirUrl: runtime.builtinFhirUrl }), config.flowsDir);
   let nodeRed: EmbeddedNodeRed | undefined;
   try {
+    // Before Node-RED: ChannelControl then holds each stored state, and the sources and consumers
+    // Node-RED creates come up paused or stopped rather than taking input for a moment.
+    await channelStates.start();
     nodeRed = await startNodeRed({
       server,
       app,
@@ -162,6 +177,7 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     });
   } catch (err) {
     server.close();
+    await channelStates.stop();
     await providerJobs?.stop();
     await alerting?.stop();
     await adapters.closeAll();
@@ -183,12 +199,18 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
     firstAdmin,
     createAdminHelp: CREATE_ADMIN_HELP,
     failedSources: [...runtime.channelHealth].filter(([, h]) => h.state === 'error').map(([channel, h]) => ({ channel, code: h.lastError?.code ?? 'UNKNOWN' })),
+    heldChannels: channels
+      .filter((c) => c.enabled !== false)
+      .map((c) => ({ channel: c.id, state: channelControl.state(c.id) }))
+      .filter((h): h is { channel: string; state: 'paused' | 'stopped' } => h.state !== 'running'),
     mode,
     runtimeParts: `${store.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} + ${transport.kind === 'amqp' ? 'RabbitMQ' : 'embedded queue'}`,
     channels,
     close: () =>
       (closing ??= (async () => {
         ready = false;
+        // First, so no state read during the shutdown restarts a part Node-RED is closing.
+        await channelStates.stop();
         await nodeRed?.stop();
         await providerJobs?.stop();
         await alerting?.stop();
@@ -203,11 +225,15 @@ export async function startEngine(config: EngineConfig): Promise<RunningEngine> 
   };
 }
 
-/** Waits until every enabled channel's source reports running (or failed: then it says why). */
+/**
+ * Waits until every enabled channel's source reports running (or failed: then it says why).
+ * Channels held paused or stopped (channel_states) are skipped: their sources do not open.
+ */
 async function waitForSources(runtime: WaslRuntime, channels: ChannelConfig[], timeoutMs: number): Promise<void> {
   const log = logger({ stage: 'engine' });
   const until = Date.now() + timeoutMs;
-  for (const channel of channels.filter((c) => c.enabled !== false)) {
+  const held = (id: string) => (runtime.channelControl?.state(id) ?? 'running') !== 'running';
+  for (const channel of channels.filter((c) => c.enabled !== false && !held(c.id))) {
     for (;;) {
       const health = runtime.channelHealth.get(channel.id);
       if (health?.state === 'running') break;

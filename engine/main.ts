@@ -41,6 +41,10 @@ async function main(): Promise<void> {
   for (const failed of engine.failedSources) {
     lines.push(`WARNING: channel ${failed.channel} is not receiving: its source could not start (${failed.code}); see /api/v1/channels`);
   }
+  for (const held of engine.heldChannels) {
+    // Kept from before the restart (channel_states): say so, or the channel looks broken.
+    lines.push(`NOTE: channel ${held.channel} is ${held.state}, as an operator left it; start it on ${base}/channels/${held.channel} or POST ${base}/api/v1/channels/${held.channel}/start`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
 
   let stopping = false;

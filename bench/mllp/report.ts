@@ -89,7 +89,8 @@ const cell = (v: number | null | undefined, digits = 0): string => {
 };
 
 function row(name: string, conns: number, s: LoadResult | undefined, base: LoadResult, note = ''): string {
-  const drain = s && 'drainS' in s ? (s as ScenarioResult) : undefined;
+  // Intake-only runs have no consumer: their backlog waits in the queue by design, nothing drains.
+  const drain = s && 'drainS' in s && name !== 'intake' ? (s as ScenarioResult) : undefined;
   const cols = [
     name.padEnd(11),
     String(conns).padStart(5),

@@ -1,5 +1,5 @@
 /**
- * Start, pause and stop of channels (docs/operations.md), in memory, for this process only.
+ * Start, pause and stop of channels (docs/operations.md) in this process.
  *
  * - pause: the source stops taking input; queued messages keep flowing to the destinations.
  * - stop: the source stops, then every queue consumer of the channel stops; queued messages wait.
@@ -9,8 +9,9 @@
  * and start their consumer. The registry remembers what the operator asked for, so a part that
  * registers later (a redeploy creates new nodes) comes up in that state instead of running.
  *
- * Nothing is written to the store: a restarted process runs every channel, and with several
- * processes (WASL_ROLE=intake/worker) a request acts on the process that answered it.
+ * This registry is the process's own copy. In the engine, channel-state-sync.ts keeps it in step
+ * with the `channel_states` table, so a request made to any process reaches every process on the
+ * same database and outlives a restart; without it (node tests) the state lives here only.
  */
 import { toWaslError } from '../../common/errors';
 import { logger } from '../../common/logger';
@@ -64,6 +65,13 @@ export class ChannelControl {
       await this.each(this.sources, channel, 'pause');
       await this.each(this.consumers, channel, 'pause');
     });
+  }
+
+  /** Applies `state` by name: `running` starts, `paused` pauses, `stopped` stops. */
+  set(channel: string, state: ControlState): Promise<ControlState> {
+    if (state === 'paused') return this.pause(channel);
+    if (state === 'stopped') return this.stop(channel);
+    return this.start(channel);
   }
 
   start(channel: string): Promise<ControlState> {

@@ -8,6 +8,7 @@ import type { AdapterRegistry } from '../providers/registry';
 import type { MessageStore } from '../store/types';
 import type { Transport } from '../transport/types';
 import type { ChannelControl } from './channel-control';
+import type { ChannelStateSync } from './channel-state-sync';
 import type { ChannelEndpoints } from './channel-endpoints';
 import type { EngineMetrics } from './metrics';
 import type { Receipts } from './receipts';
@@ -55,4 +56,9 @@ export interface WaslRuntime {
    * stages register with it. Absent: channels always run (node tests that do not need it).
    */
   channelControl?: ChannelControl;
+  /**
+   * Shares requests with every process on the store and keeps them across restarts
+   * (channel-state-sync.ts). The engine always sets it; absent, a request acts on this process only.
+   */
+  channelStates?: ChannelStateSync;
 }

@@ -8,7 +8,9 @@
  * - queue depths: the transport (all processes);
  * - oldest waiting message: the store (engine/store/channel-queues.ts);
  * - `latencyMs`, `throughput`, `series`, stage errors: this process (engine/runtime/channel-stats.ts);
- * - state: this process (engine/runtime/channel-control.ts plus what the source reports).
+ * - state: what an operator asked (the `channel_states` table, shared by every process and kept
+ *   across restarts; this process reads it every few seconds, engine/runtime/channel-state-sync.ts)
+ *   plus what this process's source reports.
  */
 import express from 'express';
 import { fhirClients } from '../../connectors/fhir/client-registry';
@@ -32,12 +34,14 @@ export type ChannelState = 'running' | 'paused' | 'stopped' | 'error' | 'startin
 
 const ACTIONS = { start: 'channel.start', pause: 'channel.pause', stop: 'channel.stop' } as const;
 type Action = keyof typeof ACTIONS;
+const REQUESTED = { start: 'running', pause: 'paused', stop: 'stopped' } as const;
 
 const log = logger({ stage: 'channels-api' });
 
 /**
  * The state shown for a channel. The config's `enabled: false` wins, then a source that failed
- * (a port taken), then what an operator asked for, then what the source reports.
+ * (a port taken), then what an operator asked for, then what the source reports (in a worker
+ * process, which has no source: running).
  */
 export function channelState(runtime: WaslRuntime, channel: Pick<ChannelConfig, 'id' | 'enabled'>): ChannelState {
   if (channel.enabled === false) return 'disabled';
@@ -45,6 +49,8 @@ export function channelState(runtime: WaslRuntime, channel: Pick<ChannelConfig, 
   if (health?.state === 'error') return 'error';
   const wanted = runtime.channelControl?.state(channel.id) ?? 'running';
   if (wanted !== 'running') return wanted;
+  // A worker process runs no source (WASL_ROLE=worker), so none reports: its consumers run.
+  if (runtime.role === 'worker') return 'running';
   return health?.state ?? 'stopped';
 }
 
@@ -124,16 +130,24 @@ export function channelsRouter(options: ChannelsApiOptions): express.Router {
         res.status(503).json({ error: 'channel control is not available in this process' });
         return;
       }
+      const actor = req.waslUser?.username ?? 'anonymous';
       // Audited before acting: a control request that cannot be recorded is not carried out.
       await runtime.audit?.record({
-        actor: req.waslUser?.username ?? 'anonymous',
+        actor,
         action: ACTIONS[action],
         target: channel.id,
         from: remoteOf(req),
         detail: { previous: channelState(runtime, channel) },
       });
-      await control[action](channel.id);
-      res.json({ id: channel.id, state: channelState(runtime, channel) });
+      const shared = runtime.channelStates;
+      if (!shared) {
+        await control[action](channel.id);
+        res.json({ id: channel.id, state: channelState(runtime, channel) });
+        return;
+      }
+      // Stored, then applied here; the other processes follow on their next read of the table.
+      await shared.request(channel.id, REQUESTED[action], actor);
+      res.json({ id: channel.id, state: channelState(runtime, channel), keptAcrossRestarts: true, otherProcessesPollMs: shared.intervalMs });
     } catch (err) {
       next(err);
     }

@@ -164,7 +164,7 @@ const SCRIPT = String.raw`
       var action = b.getAttribute('data-action');
       try {
         var r = await call('POST', '/api/v1/channels/' + enc(id) + '/' + action, {});
-        say('Channel ' + id + ': ' + r.state, 'ok');
+        say(controlText(id, r), 'ok');
         if (refresher) refresher.now();
       } catch (e) { say(action + ': ' + e.message, 'error'); }
     });

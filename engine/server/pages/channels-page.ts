@@ -52,7 +52,7 @@ const SCRIPT = String.raw`
   async function control(id, action) {
     try {
       var r = await call('POST', '/api/v1/channels/' + enc(id) + '/' + action, {});
-      say('Channel ' + id + ': ' + r.state, 'ok');
+      say(controlText(id, r), 'ok');
       refresher.now();
     } catch (e) { say(action + ' ' + id + ': ' + e.message, 'error'); }
   }

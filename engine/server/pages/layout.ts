@@ -172,6 +172,12 @@ const CLIENT = String.raw`
     return s ? '?' + s : '';
   }
   function enc(s) { return encodeURIComponent(s); }
+  /** The message line after a start, pause or stop: the state, and that it is shared and kept. */
+  function controlText(id, r) {
+    var t = 'Channel ' + id + ': ' + r.state;
+    if (r.keptAcrossRestarts) t += ' (kept across restarts; other engine processes follow within ' + Math.max(1, Math.ceil(Number(r.otherProcessesPollMs) / 1000)) + ' s)';
+    return t;
+  }
   /** The path segment after a prefix, e.g. the id in /channels/<id>. */
   function pathId(prefix) { return decodeURIComponent(location.pathname.slice(prefix.length).replace(/\/+$/, '')); }
 

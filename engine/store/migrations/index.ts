@@ -29,6 +29,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '0008_auth_audit', ...(require('./0008_auth_audit') as Pick<Migration, 'up' | 'down'>) },
   { name: '0009_message_browser', ...(require('./0009_message_browser') as Pick<Migration, 'up' | 'down'>) },
   { name: '0010_alerts', ...(require('./0010_alerts') as Pick<Migration, 'up' | 'down'>) },
+  { name: '0011_channel_states', ...(require('./0011_channel_states') as Pick<Migration, 'up' | 'down'>) },
 ];
 
 /** Knex migration source serving `MIGRATIONS` in order. */
