@@ -7,7 +7,7 @@
  * Asserts nothing: exit 0 whatever the figures, 1 only when an engine could not start.
  *
  * Knobs (environment): BENCH_MLLP_MESSAGES (3000), BENCH_MLLP_SECONDS (8), BENCH_MLLP_WARMUP
- * (300), BENCH_MLLP_FHIR (`builtin`, or `stub` for a no-op FHIR destination that shows the
+ * (300), BENCH_MLLP_MODES (comma list of embedded, production, split, intake; default all), BENCH_MLLP_FHIR (`builtin`, or `stub` for a no-op FHIR destination that shows the
  * engine's own cost), BENCH_MLLP_PROFILE_DIR (write engine CPU profiles there). The load generator runs in
  * this process and the engine in another, on the same machine: on 2 cores they compete.
  *
@@ -118,7 +118,10 @@ async function engines(tag: string, engineRun: EngineRun): Promise<number> {
 
   const enginesOff = process.env.BENCH_MLLP_ENGINES === '0';
   const off = { skipped: 'BENCH_MLLP_ENGINES=0' };
-  const embedded: EngineBench | { skipped: string } = enginesOff ? off : await engineRun('embedded');
+  // BENCH_MLLP_MODES=intake,production (any of embedded, production, split, intake) runs only those.
+  const modes = new Set((process.env.BENCH_MLLP_MODES || 'embedded,production,split,intake').split(',').map((m) => m.trim()));
+  const unselected = (mode: string) => (modes.has(mode) ? undefined : { skipped: 'not in BENCH_MLLP_MODES' });
+  const embedded: EngineBench | { skipped: string } = enginesOff ? off : unselected('embedded') ?? (await engineRun('embedded'));
   if ('startError' in embedded && embedded.startError) log(`  embedded engine did not start:\n${embedded.startError}`);
 
   let production: EngineBench | { skipped: string };
@@ -132,12 +135,12 @@ async function engines(tag: string, engineRun: EngineRun): Promise<number> {
     intake = services;
   } else {
     try {
-      production = await engineRun('production', services);
-      if (production.startError) log(`  production engine did not start:\n${production.startError}`);
-      split = await engineRun('production', services, 'split');
-      if (split.startError) log(`  production split engines did not start:\n${split.startError}`);
-      intake = await engineRun('production', services, 'intake');
-      if (intake.startError) log(`  production intake-only engine did not start:\n${intake.startError}`);
+      production = unselected('production') ?? (await engineRun('production', services));
+      if ('startError' in production && production.startError) log(`  production engine did not start:\n${production.startError}`);
+      split = unselected('split') ?? (await engineRun('production', services, 'split'));
+      if ('startError' in split && split.startError) log(`  production split engines did not start:\n${split.startError}`);
+      intake = unselected('intake') ?? (await engineRun('production', services, 'intake'));
+      if ('startError' in intake && intake.startError) log(`  production intake-only engine did not start:\n${intake.startError}`);
     } finally {
       await services.cleanup(`bench-${tag}p`, ['fhir']);
       await services.cleanup(`bench-${tag}s`, ['fhir']);
