@@ -38,8 +38,11 @@ function payload(seed: number, i: number): Buffer | undefined {
   if (bytes.length === 0) return undefined;
   // The header as the engine will read it: without the framing bytes (a 0x0B in MSH-2 made one
   // case unreadable here but a valid MSH-15 NE on the wire, rightly unanswered).
+  // Text cases were UTF-8 encoded above; byte cases (other charsets) have an ASCII header, and a
+  // UTF-8 BOM in front is skipped by the engine as it is here.
+  const sent = c.bytes ? bytes.toString('latin1').replace(/^\xEF\xBB\xBF/, '') : bytes.toString('utf8');
   try {
-    if (['NE', 'ER', 'SU'].includes(readHl7Header(bytes.toString('latin1')).acceptAckType)) return undefined;
+    if (['NE', 'ER', 'SU'].includes(readHl7Header(sent).acceptAckType)) return undefined;
   } catch {
     // unreadable MSH: the engine answers a minimal AR
   }
