@@ -213,7 +213,7 @@ export class EngineMetrics {
   /** Read at scrape time from the live FHIR clients (connectors/fhir/client-registry.ts). */
   readonly fhirCircuitState = new Gauge({
     name: 'wasl_fhir_circuit_state',
-    help: 'Circuit breaker state per FHIR connection: 0 closed, 1 half-open, 2 open',
+    help: 'Circuit breaker state per FHIR connection (NPHIES endpoints included): 0 closed, 1 half-open, 2 open',
     labelNames: ['connection'] as const,
     registers: [this.registry],
     collect() {

@@ -18,7 +18,7 @@ import { isWaslMsg, type WaslMsg } from '../../engine/runtime/wasl-msg';
 import { getRuntime } from '../shared/runtime';
 import { failMessage } from '../shared/settle';
 import { clearStatus, setStatus, throttledStatus } from '../shared/status';
-import { dftDefaultsFrom, lifecycleOf, resolveEndpoint, type NphiesNodeDef } from './endpoint-config';
+import { dftDefaultsFrom, lifecycleOf, resolveEndpoint, trackBreaker, type NphiesNodeDef } from './endpoint-config';
 
 /** Registers `type` as an NPHIES destination node doing `op`. */
 export function registerNphiesDestination(RED: NodeAPI, type: string, op: NphiesOperation): void {
@@ -52,6 +52,7 @@ export function registerNphiesDestination(RED: NodeAPI, type: string, op: Nphies
       else if (state === 'closed') setStatus(node, 'idle', RED._(`${i18n}.status.idle`));
     };
     client?.on('breaker', onBreaker);
+    const untrack = client ? trackBreaker(channel, client) : undefined;
     if (deps) setStatus(node, 'idle', RED._(`${i18n}.status.idle`));
 
     let sent = 0;
@@ -118,6 +119,7 @@ export function registerNphiesDestination(RED: NodeAPI, type: string, op: Nphies
 
     node.on('close', (_removed: boolean, done: () => void) => {
       client?.off('breaker', onBreaker);
+      untrack?.();
       status.cancel();
       Promise.resolve(owned ? client?.close() : undefined).then(
         () => {

@@ -8,6 +8,7 @@
  * credentials; inline fields only name environment variables (`oauthClientSecretEnv`,
  * `tlsPassphraseEnv`), read here, so neither channels.yaml nor flows.json ever holds a secret.
  */
+import { fhirClients } from '../../connectors/fhir/client-registry';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { ValidationError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
@@ -126,6 +127,22 @@ export function lifecycleOf(runtime: WaslRuntime): ClaimLifecycle {
  */
 export function createClient(f: NphiesEndpointFields, secrets: NphiesEndpointSecrets, lifecycle: ClaimLifecycle, log: Logger, endpointId: string): NphiesClient {
   return new NphiesClient({ endpoint: endpointFrom(f, secrets), endpointId, ledger: lifecycle.ledger, retry: { maxAttempts: 1 }, logger: log });
+}
+
+/**
+ * Puts the client's circuit breaker where ops look for breakers: the channel's `circuit` in
+ * /api/v1/channels (and a destination's, when the client's id is `<channel>.<destination>`),
+ * `wasl_fhir_circuit_state{connection}` on /metrics, and the `destination-down` alert. Call the
+ * returned function when the node closes.
+ */
+export function trackBreaker(channel: string, client: NphiesClient): () => void {
+  const source = { connectionId: client.endpointId, breakerState: () => client.breakerState() };
+  fhirClients.add(source);
+  const unbind = fhirClients.bind(channel, source);
+  return () => {
+    unbind();
+    fhirClients.remove(source);
+  };
 }
 
 /**

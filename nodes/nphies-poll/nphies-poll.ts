@@ -11,7 +11,7 @@ import { logger } from '../../common/logger';
 import type { NphiesClient } from '../../connectors/nphies/client';
 import { intakePolled } from '../../engine/nphies/poll-intake';
 import { pollNphies, type NphiesSubmitDeps } from '../../engine/nphies/submit';
-import { lifecycleOf, resolveEndpoint, type NphiesNodeDef } from '../nphies-endpoint/endpoint-config';
+import { lifecycleOf, resolveEndpoint, trackBreaker, type NphiesNodeDef } from '../nphies-endpoint/endpoint-config';
 import { getRuntime } from '../shared/runtime';
 import { clearStatus, setStatus } from '../shared/status';
 
@@ -57,6 +57,7 @@ export = function register(RED: NodeAPI): void {
       node.error(`NPHIES endpoint not usable: ${setupError.message}`);
     }
 
+    const untrack = client ? trackBreaker(channel, client) : undefined;
     let running: Promise<WaslError | undefined> | undefined;
     let timer: NodeJS.Timeout | undefined;
     let closed = false;
@@ -142,6 +143,7 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       unregister?.();
+      untrack?.();
       clearInterval(timer);
       Promise.resolve(running)
         .catch(() => undefined)

@@ -4,6 +4,7 @@
  * simulator over HTTP on loopback. Asserts what reaches msg.nphies, the lifecycle, the stored row,
  * dead letters and what Catch nodes see.
  */
+import { fhirClients } from '../../connectors/fhir/client-registry';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import helper from 'node-red-node-test-helper';
@@ -219,6 +220,17 @@ describe('nodes: wasl-nphies-*', function () {
     await runtime.transport.replayDeadLetters('np.dest.nphies');
     await waitFor(async () => (await lifecycle.findClaim({ system: CLAIM_SYSTEM, value: 'CLM-T1' }))?.state === 'approved');
     assert.equal(sim.stats.submissions, 1);
+  });
+
+  it('shows the endpoint circuit breaker under the channel (API, metrics, alerts), and forgets it when the node closes', async () => {
+    await load('wasl-nphies-claim');
+    const circuits = fhirClients.circuitsFor('np');
+    assert.deepEqual(Object.values(circuits), ['closed']);
+    const [connection] = Object.keys(circuits);
+    assert.equal(fhirClients.states()[connection], 'closed');
+    await helper.unload();
+    assert.deepEqual(fhirClients.circuitsFor('np'), {});
+    assert.equal(fhirClients.states()[connection], undefined);
   });
 
   it('uses a wasl-nphies-endpoint config node', async () => {
