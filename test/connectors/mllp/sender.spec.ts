@@ -371,9 +371,11 @@ describe('connectors/mllp/sender', () => {
 
     it('reports a plain-TCP receiver on a TLS connection as a transient error', async () => {
       const { sender } = await setup((p) => ack(controlIdOf(p)), { tls: { ca: cert.cert }, connectTimeoutMs: 500 });
-      // The TLS hello gets no answer from a peer waiting for MLLP frames: the connect times out.
+      // The TLS hello gets no answer from a peer waiting for MLLP frames: usually the connect
+      // times out; on a loaded machine the peer may drop the connection first (seen in CI), which
+      // ends the handshake instead. Either way the sender must call it transient.
       const e = await rejectionOf(sender.send(adt('P1')));
-      assert.equal(e.code, 'TRANSIENT_MLLP_TIMEOUT');
+      assert.match(e.code ?? '', /^TRANSIENT_MLLP_(TIMEOUT|TLS_HANDSHAKE)$/);
     });
   });
 
