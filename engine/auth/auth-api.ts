@@ -7,7 +7,7 @@ import express from 'express';
 import { logger } from '../../common/logger';
 import type { AuditLog } from '../audit/types';
 import type { Authenticator } from './middleware';
-import { SESSION_COOKIE, cookieValue } from './middleware';
+import { SESSION_COOKIE, cookieValue, sameOrigin } from './middleware';
 import { can, permissionsOf } from './roles';
 import type { TokenStore } from './tokens';
 import type { SignInLimiter } from './sign-in-limiter';
@@ -34,8 +34,7 @@ export function authApiRouter(deps: AuthApiDeps): express.Router {
   router.post('/session', async (req, res, next) => {
     try {
       // A page on another site must not sign a browser in (to an account of its choosing).
-      const origin = req.get('origin');
-      if (origin && !sameHost(origin, req.get('host'))) {
+      if (!sameOrigin(req)) {
         res.status(403).json({ error: 'cross-origin sign-in refused' });
         return;
       }
@@ -173,19 +172,16 @@ export function authApiRouter(deps: AuthApiDeps): express.Router {
     }
   });
 
-  router.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+  router.use((err: Error & { type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    // A body that is not JSON (or is too large) is the caller's mistake, not a server fault.
+    if (err.type === 'entity.parse.failed' || err.type === 'entity.too.large') {
+      res.status(err.type === 'entity.too.large' ? 413 : 400).json({ error: err.type === 'entity.too.large' ? 'body too large' : 'body: not valid JSON' });
+      return;
+    }
     log.error('auth api failed', { error: err.message });
     res.status(500).json({ error: err.message });
   });
   return router;
-}
-
-function sameHost(origin: string, host: string | undefined): boolean {
-  try {
-    return new URL(origin).host === host;
-  } catch {
-    return false;
-  }
 }
 
 function describe(user: User): { username: string; role: string; disabled: boolean; permissions: readonly string[] } {

@@ -176,7 +176,8 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-function sameOrigin(req: express.Request): boolean {
+/** Whether a browser request comes from this host (no Origin header: not a cross-site browser request). */
+export function sameOrigin(req: express.Request): boolean {
   const origin = req.get('origin');
   if (!origin) return true; // not a browser form/fetch from another site (those send Origin)
   try {

@@ -168,6 +168,12 @@ describe('engine/auth middleware and API', function () {
     assert.equal((await post('/api/v1/session', { username: 'uma', password: 'uma password 12' }, { origin: 'https://evil.example' })).status, 403);
   });
 
+  it('a sign-in body that is not JSON is a 400 saying so, not a server fault', async () => {
+    const res = await fetch(`${base}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username": ' });
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), { error: 'body: not valid JSON' });
+  });
+
   it('everything above left an unbroken audit chain', async () => {
     const report = await verifyAuditChain(store.knex);
     assert.equal(report.ok, true);
