@@ -37,6 +37,11 @@ export class GroupCommit<T> {
     private readonly lingerMs = 0,
   ) {}
 
+  /** No batch is being written or waiting to start: a write submitted now starts at once. */
+  get idle(): boolean {
+    return !this.running && !this.scheduled;
+  }
+
   /** Queues one write; resolves once the transaction holding it committed. */
   submit(item: T): Promise<void> {
     if (this.closed) return Promise.reject(new Error('Message store is closed'));

@@ -17,7 +17,8 @@ import { logger } from '../../common/logger';
 import { encodeContent } from './content-codec';
 import { GroupCommit } from './group-commit';
 import { migrateLatest } from './migrations';
-import { receiveOnPostgres, receiveOnSqlite, receiveRow } from './receive';
+import { receiveOnSqlite, receiveRow } from './receive';
+import { PostgresReceiver } from './receive-postgres';
 import {
   encodeError,
   toDbTime,
@@ -55,7 +56,10 @@ const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
 /** Parallel group-commit transactions on PostgreSQL (knex's pool holds 10 connections). */
 const PG_WRITE_LANES = 4;
-/** How long accept flags wait to share a PostgreSQL transaction (see the constructor). */
+/**
+ * How long accept flags wait to share a PostgreSQL statement: nothing waits on them (only a
+ * resend's dedupe shortcut reads them), and one statement per message cost a round trip per ACK.
+ */
 const ACCEPT_LINGER_MS = 20;
 /** Ids per `where id in (...)`: well under SQLite's 32,766 bound parameters. */
 const ACCEPT_CHUNK = 500;
@@ -85,6 +89,8 @@ export class KnexMessageStore implements MessageStore {
   /** Group-commit lanes; a message's writes always take the same lane, so they commit in order. */
   private readonly lanes: GroupCommit<Write>[];
   private readonly acceptLane: GroupCommit<Write>;
+  /** PostgreSQL: receives and accept flags, batched into one statement each (receive-postgres.ts). */
+  private readonly pgReceiver: PostgresReceiver | undefined;
   private closing: Promise<void> | undefined;
   private readonly log = logger({ stage: 'store' });
 
@@ -98,10 +104,9 @@ export class KnexMessageStore implements MessageStore {
     // batches in parallel; lanes touch disjoint messages, so they never wait on each other's locks.
     const lanes = dialect === 'postgres' ? PG_WRITE_LANES : 1;
     this.lanes = Array.from({ length: lanes }, () => new GroupCommit<Write>((batch) => this.commitWrites(batch)));
-    // Nothing waits on `accepted` (only a resend's dedupe shortcut reads it), so on PostgreSQL its
-    // writes linger to share one transaction: one per message at one connection cost three round
-    // trips (BEGIN, UPDATE, COMMIT) on every ACK.
-    this.acceptLane = new GroupCommit<Write>((batch) => this.commitWrites(batch), 1000, dialect === 'postgres' ? ACCEPT_LINGER_MS : 0);
+    // SQLite's accept flags; PostgreSQL batches them into one statement of their own (pgReceiver).
+    this.acceptLane = new GroupCommit<Write>((batch) => this.commitWrites(batch));
+    this.pgReceiver = dialect === 'postgres' ? new PostgresReceiver(knex, ACCEPT_LINGER_MS) : undefined;
   }
 
   /** Opens (does not migrate) a store: PostgreSQL when `databaseUrl` is set, else SQLite. */
@@ -154,11 +159,12 @@ export class KnexMessageStore implements MessageStore {
 
   async receive(message: NewMessage): Promise<ReceiveResult> {
     const row = receiveRow(message, toDbTime(this.dialect, new Date()));
-    return this.dialect === 'sqlite' ? receiveOnSqlite(this.knex, row) : receiveOnPostgres(this.knex, row);
+    return this.pgReceiver ? this.pgReceiver.receive(row) : receiveOnSqlite(this.knex, row);
   }
 
-  markAccepted(id: string): Promise<void> {
-    return this.acceptLane.submit({ kind: 'accept', id });
+  async markAccepted(id: string): Promise<void> {
+    if (!this.pgReceiver) return this.acceptLane.submit({ kind: 'accept', id });
+    if (!(await this.pgReceiver.markAccepted(id))) throw unknownMessage(id);
   }
 
   async update(id: string, update: StageUpdate): Promise<void> {
@@ -234,6 +240,7 @@ export class KnexMessageStore implements MessageStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.lanes, this.acceptLane].map((lane) => lane.close()));
+      await this.pgReceiver?.close();
       await this.knex.destroy();
     })();
     return this.closing;
@@ -248,7 +255,7 @@ export class KnexMessageStore implements MessageStore {
 
   /**
    * One transaction for the whole batch, one time stamp for it too. The batch's accepts go first,
-   * as one statement per chunk: they only set `accepted` (and the shared `updated_at`), so moving
+   * as one statement per chunk: they only set `accepted`, so moving
    * them ahead of updates of the same message changes nothing. Updates then run in order.
    */
   private async commitWrites(batch: Write[]): Promise<Array<Error | undefined>> {
@@ -271,7 +278,7 @@ export class KnexMessageStore implements MessageStore {
       for (let i = 0; i < acceptIds.length; i += ACCEPT_CHUNK) {
         const rows: Array<{ id: string }> = await trx('messages')
           .whereIn('id', acceptIds.slice(i, i + ACCEPT_CHUNK))
-          .update({ accepted: true, updated_at: now }, ['id']);
+          .update({ accepted: true }, ['id']);
         for (const r of rows) accepted.add(r.id);
       }
       for (const [i, w] of batch.entries()) {

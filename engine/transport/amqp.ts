@@ -20,6 +20,7 @@ import { IntegrationError, TransientError, ValidationError, WaslError } from '..
 import { logger as makeLogger, type Logger } from '../../common/logger';
 import { AmqpConsumer } from './amqp-consumer';
 import { DirectPublisher } from './amqp-direct-publish';
+import { coalesceWrites, type AmqplibChannelModel } from './amqp-write-coalescing';
 import { PUBLISH_SEQ_HEADER, fromProperties, toPublishOptions } from './amqp-headers';
 import { DELAY_TIERS, deadLetterQueue, declareTopology, delayQueue } from './amqp-topology';
 import { checkHeaders, checkQueueName } from './headers';
@@ -127,7 +128,11 @@ export class AmqpTransport implements Transport {
       // ACK (about 40 ms per confirm round trip in bench:mllp).
       connectionOptions: { noDelay: true, clientProperties: { connection_name: this.connectionName } },
     });
-    manager.on('connect', () => this.log.info('amqp connected', { broker }));
+    manager.on('connect', ({ connection }: { connection: AmqplibChannelModel }) => {
+      // One writev per event-loop turn of publishes and acks (amqp-write-coalescing.ts).
+      const coalescing = coalesceWrites(connection);
+      this.log.info('amqp connected', { broker, coalescing });
+    });
     manager.on('disconnect', ({ err }: { err?: Error }) => this.log.warn('amqp disconnected; reconnecting', { broker, reason: err?.message }));
     manager.on('connectFailed', ({ err }: { err?: Error }) => this.log.warn('amqp connect failed; retrying', { broker, reason: err?.message }));
     manager.on('blocked', ({ reason }: { reason: string }) => this.log.warn('amqp connection blocked by the broker', { broker, reason }));

@@ -137,6 +137,35 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       assert.equal(Number(rows[0].n), 1);
     });
 
+    it('sorts one batch of concurrent receives into new rows and duplicates, as the intake sends them', async () => {
+      // The intake derives the id from the dedupe key, so copies of one message share their id.
+      const existing = message();
+      await store.receive(existing);
+      const fresh = Array.from({ length: 30 }, (_, i) => message({ patientKey: i % 3 ? `MRN-${i}` : undefined, messageType: i % 4 ? 'ADT^A01' : undefined }));
+      const resentTwice = fresh.slice(0, 5).map((m) => ({ ...m }));
+      const results = await Promise.all([...fresh, ...resentTwice, existing].map((m) => store.receive(m)));
+      // Arriving together, either copy may be the one stored; exactly one of them is.
+      for (let i = 0; i < 30; i++) {
+        const copies = [results[i], ...(i < 5 ? [results[30 + i]] : [])];
+        assert.equal(copies.filter((r) => !r.duplicate).length, 1, `message ${i}`);
+        assert.ok(copies.every((r) => r.id === fresh[i].id));
+      }
+      assert.equal(results[35].duplicate, true);
+      const rows = await store.knex('messages').count({ n: '*' });
+      assert.equal(Number(rows[0].n), 31);
+      const got = await store.get(fresh[0].id);
+      assert.equal(got?.patientKey ?? null, null);
+      assert.equal(got?.messageType ?? null, null);
+      assert.equal((await store.get(fresh[1].id))?.patientKey, 'MRN-1');
+    });
+
+    it('keeps content that needs escaping in a batched insert byte for byte', async () => {
+      const awkward = ['a "quoted" \\ back\\slash', '{braces},commas', 'NULL', '', 'ünïcødé ✓ 🙂', 'line\nbreak\r\tTab'];
+      const ms = awkward.map((raw) => message({ raw, patientKey: raw.slice(0, 10) || undefined }));
+      await Promise.all(ms.map((m) => store.receive(m)));
+      for (const m of ms) assert.equal((await store.get(m.id))?.raw, m.raw);
+    });
+
     it('rejects a reused id for a different message', async () => {
       const first = message();
       await store.receive(first);
