@@ -52,8 +52,14 @@ interface StagingRow {
   locality_number: string | null;
 }
 
+/** Every this many polls, new rows are looked for from the start of the table (see claimBatch). */
+const RESCAN_EVERY = 20;
+
 export class ClaimsStaging {
   private readonly table: string;
+  /** The id after the last new row this poller claimed: where the next poll looks first. */
+  private cursor = '0';
+  private polls = 0;
 
   constructor(
     private readonly knex: Knex,
@@ -63,29 +69,57 @@ export class ClaimsStaging {
   }
 
   /**
-   * Claims up to `limit` rows (new, or in flight past their lease) in id order and returns them
-   * as claims. One statement: the claim and the read cannot be separated by a crash.
+   * Claims up to `limit` rows in id order, rows in flight past their lease first, then new ones,
+   * and returns them as claims. Each claim is one statement: the claim and the read cannot be
+   * separated by a crash.
+   *
+   * Two range scans rather than one `status = 'new' OR (expired)` query: that one walked the whole
+   * (status, id) index through every row already done (bench:claims: 195 ms a poll, growing with
+   * each batch). New rows are taken from a cursor (the id after the last one this poller took),
+   * so a poll reads only rows it may claim. Rows below the cursor that are still new (locked by
+   * another poller when we passed, or committed out of id order) are picked up by a rescan from
+   * the start: whenever the cursor comes up short, and every RESCAN_EVERY polls.
    */
   async claimBatch(limit: number): Promise<ClaimedBatch | undefined> {
     const claimedAt = new Date();
-    const t = this.knex.raw('??', [this.table]).toQuery();
-    const { rows } = (await this.knex.raw(
-      `UPDATE ${t} s SET status = 'in_flight', claimed_by = ?, claimed_at = ?, attempts = s.attempts + 1
-         FROM (SELECT id FROM ${t}
-                WHERE status = 'new' OR (status = 'in_flight' AND claimed_at < ? AND attempts < ?)
-                ORDER BY status, id LIMIT ? FOR UPDATE SKIP LOCKED) picked
-        WHERE s.id = picked.id
-        RETURNING s.id::text AS id, s.claim_id, s.facility_id, s.frequency, s.original_reference, s.payer_id, s.member_id,
-                  s.patient_family, s.patient_given, to_char(s.birth_date, 'YYYY-MM-DD') AS birth_date, s.sex,
-                  s.billing_npi, s.rendering_npi, s.place_of_service, s.diagnoses, s.lines,
-                  s.total_charge_cents::text AS total_charge_cents, s.locality_mac, s.locality_number`,
-      [this.options.workerId, claimedAt, new Date(claimedAt.getTime() - this.options.leaseS * 1000), this.options.maxAttempts ?? 5, limit],
-    )) as { rows: StagingRow[] };
+    const leaseEnded = new Date(claimedAt.getTime() - this.options.leaseS * 1000);
+    const rows = await this.claimWhere(`status = 'in_flight' AND claimed_at < ? AND attempts < ?`, [leaseEnded, this.options.maxAttempts ?? 5], limit, claimedAt);
+    if (rows.length < limit) {
+      this.polls += 1;
+      const rescan = this.polls % RESCAN_EVERY === 0 ? '0' : this.cursor;
+      rows.push(...(await this.claimNew(rescan, limit - rows.length, claimedAt)));
+      if (rows.length < limit && rescan !== '0') rows.push(...(await this.claimNew('0', limit - rows.length, claimedAt)));
+    }
     if (rows.length === 0) return undefined;
     // RETURNING gives no order; the batch id and the claims' order must not depend on it.
     rows.sort((a, b) => compareIds(a.id, b.id));
     const batchId = `${this.table}:${rows[0].id}-${rows[rows.length - 1].id}:${claimedAt.getTime()}`;
     return { batchId, claimedAt: claimedAt.toISOString(), claims: rows.map(claimFromRow) };
+  }
+
+  /** New rows from id `from` on; moves the cursor past the last one taken. */
+  private async claimNew(from: string, limit: number, claimedAt: Date): Promise<StagingRow[]> {
+    const rows = await this.claimWhere(`status = 'new' AND id >= ?::bigint`, [from], limit, claimedAt);
+    for (const r of rows) if (compareIds(r.id, this.cursor) >= 0) this.cursor = (BigInt(r.id) + 1n).toString();
+    return rows;
+  }
+
+  /** One claiming statement: locks (skipping rows others hold), leases and returns the rows `where` picks. */
+  private async claimWhere(where: string, bindings: unknown[], limit: number, claimedAt: Date): Promise<StagingRow[]> {
+    const t = this.knex.raw('??', [this.table]).toQuery();
+    // ORDER BY status, id: the (status, id) index's own order, so the planner walks that range of
+    // it even while its statistics still say every row is new.
+    const { rows } = (await this.knex.raw(
+      `UPDATE ${t} s SET status = 'in_flight', claimed_by = ?, claimed_at = ?, attempts = s.attempts + 1
+         FROM (SELECT id FROM ${t} WHERE ${where} ORDER BY status, id LIMIT ? FOR UPDATE SKIP LOCKED) picked
+        WHERE s.id = picked.id
+        RETURNING s.id::text AS id, s.claim_id, s.facility_id, s.frequency, s.original_reference, s.payer_id, s.member_id,
+                  s.patient_family, s.patient_given, to_char(s.birth_date, 'YYYY-MM-DD') AS birth_date, s.sex,
+                  s.billing_npi, s.rendering_npi, s.place_of_service, s.diagnoses, s.lines,
+                  s.total_charge_cents::text AS total_charge_cents, s.locality_mac, s.locality_number`,
+      [this.options.workerId, claimedAt, ...bindings, limit] as Knex.RawBinding[],
+    )) as { rows: StagingRow[] };
+    return rows;
   }
 
   /** Marks rows finished (written to production or to failed_claims). */

@@ -149,6 +149,23 @@ describe('connectors/claims/staging (PostgreSQL)', function () {
     assert.deepEqual(ids(await staging('w').claimBatch(10)), range(1, 10));
   });
 
+  it('a poller that passed locked rows comes back for them when its cursor runs short', async () => {
+    const other = knexFor(schema.url);
+    others.push(other);
+    const s = staging('w');
+    const trx = await other.transaction();
+    try {
+      await trx.raw('SELECT id FROM claims_staging WHERE id <= 10 FOR UPDATE');
+      assert.deepEqual(ids(await s.claimBatch(10)), range(11, 20));
+    } finally {
+      await trx.rollback();
+    }
+    // From its cursor it finds 21..60 (40 rows), then rescans from the start for the rest.
+    assert.deepEqual(ids(await s.claimBatch(45)), [...range(1, 5), ...range(21, 60)]);
+    assert.deepEqual(ids(await s.claimBatch(45)), range(6, 10));
+    assert.equal(await s.claimBatch(45), undefined);
+  });
+
   it('claims rows again once their lease has run out, and not while it is live', async () => {
     const first = staging('dead:1', 60);
     const second = staging('alive:2', 60);
