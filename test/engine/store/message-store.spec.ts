@@ -159,6 +159,17 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       assert.equal((await store.get(fresh[1].id))?.patientKey, 'MRN-1');
     });
 
+    // PostgreSQL only: SQLite does not enforce varchar lengths, PostgreSQL refuses a control id over 200 characters.
+    if (dialect === 'postgres') it('fails only the receive the database refuses when it shares a batch with others', async () => {
+      const good = Array.from({ length: 10 }, () => message());
+      const bad = message({ controlId: 'X'.repeat(201) });
+      const outcomes = await Promise.allSettled([...good.slice(0, 5), bad, ...good.slice(5)].map((m) => store.receive(m)));
+      assert.equal(outcomes[5].status, 'rejected');
+      assert.deepEqual(outcomes.filter((o) => o.status === 'fulfilled').length, 10);
+      for (const m of good) assert.equal((await store.get(m.id))?.raw, m.raw);
+      assert.equal(await store.get(bad.id), undefined);
+    });
+
     it('keeps content that needs escaping in a batched insert byte for byte', async () => {
       const awkward = ['a "quoted" \\ back\\slash', '{braces},commas', 'NULL', '', 'ünïcødé ✓ 🙂', 'line\nbreak\r\tTab'];
       const ms = awkward.map((raw) => message({ raw, patientKey: raw.slice(0, 10) || undefined }));
