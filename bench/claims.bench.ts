@@ -21,7 +21,7 @@ import { claimsDatabases, countClaims, knexFor, loadStaging, waitForAllClaims, w
 import { startEngineProcess, tempDir, type EngineProcess } from '../test/support/engine-process';
 import { deleteAmqpQueues, freshPostgresSchema, reachable, TEST_AMQP_URL } from '../test/support/services';
 import { DEFAULT_TABLES, ensureStagingTable } from '../connectors/claims/schema';
-import { cpuSnapshot, cpuSpent } from './claims/cpu';
+import { cpuSnapshot, cpuSpent } from './support/cpu';
 
 const num = (name: string, fallback: number): number => {
   const n = Number(process.env[name]);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { adtMessage } from '../../test/support/adt';
 import { startEngineProcess, tempDir, writeTestChannels, type EngineProcess } from '../../test/support/engine-process';
+import { cpuSnapshot, cpuSpent, type CpuGroups } from '../support/cpu';
 import { checkAck, runLoad, type LoadResult } from './load';
 
 export interface Plan {
@@ -28,6 +29,13 @@ export interface ScenarioResult extends LoadResult {
   backlog: number | null;
   /** Seconds the destination side needed to catch up afterwards (null: timed out). */
   drainS: number | null;
+  /**
+   * CPU microseconds per ACKed message while the load ran, per process group (engine processes,
+   * PostgreSQL, RabbitMQ, and `other`: the load generator and the rest of the machine). Summed,
+   * it is what one message costs the machine; on 2 cores, 2,000,000 / sum is the ceiling.
+   * Undefined off Linux.
+   */
+  cpuUsPerMessage?: CpuGroups;
 }
 
 export interface EngineBench {
@@ -112,10 +120,12 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
       await settle();
 
       o.log(`  ${label} c${connections}: measuring (${o.plan.messages} messages or ${o.plan.seconds} s)`);
+      const before = cpuSnapshot();
       const measured = await load('m', o.plan.messages, o.plan.seconds * 1000);
+      const spent = cpuSpent(before, cpuSnapshot());
       const backlog = await pending(running, o.channelId).catch(() => null);
       const drainS = await settle();
-      result[connections === 1 ? 'c1' : 'c8'] = { ...measured, backlog, drainS };
+      result[connections === 1 ? 'c1' : 'c8'] = { ...measured, backlog, drainS, cpuUsPerMessage: perMessage(spent, measured.ok) };
     }
     return result;
   } finally {
@@ -124,6 +134,13 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBench> {
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.rmSync(workerDir, { recursive: true, force: true });
   }
+}
+
+/** CPU seconds spent over a scenario as microseconds per ACKed message. */
+function perMessage(spent: CpuGroups | undefined, messages: number): CpuGroups | undefined {
+  if (!spent || messages <= 0) return undefined;
+  const us = (s: number) => Math.round((s * 1e6) / messages);
+  return { engine: us(spent.engine), postgres: us(spent.postgres), rabbitmq: us(spent.rabbitmq), other: us(spent.other) };
 }
 
 /** Messages of the channel the store still sees on their way (not SENT, FILTERED or ERROR). */

@@ -34,9 +34,9 @@ function ratio(engine: ScenarioResult | undefined, baseline: LoadResult): number
   return round(engine.msgsPerS / baseline.msgsPerS, 3);
 }
 
-function engineFigures(e: EngineBench | { skipped: string }): Record<string, number | string | null> {
+function engineFigures(e: EngineBench | { skipped: string }): Record<string, unknown> {
   const bench = 'skipped' in e ? {} : e;
-  const out: Record<string, number | string | null> = {};
+  const out: Record<string, unknown> = {};
   for (const c of ['c1', 'c8'] as const) {
     const s = bench[c];
     out[`${c}_msgs_per_s`] = round(s?.msgsPerS);
@@ -44,6 +44,7 @@ function engineFigures(e: EngineBench | { skipped: string }): Record<string, num
     out[`${c}_p99_ms`] = round(s?.p99Ms, 2);
     out[`${c}_failed`] = s ? s.failed : null;
     out[`${c}_drain_s`] = round(s?.drainS, 1);
+    out[`${c}_cpu_us_per_msg`] = s?.cpuUsPerMessage ?? null;
   }
   if ('skipped' in e) out.skipped = e.skipped;
   if ('startError' in e && e.startError) out.error = 'engine did not start';
@@ -134,6 +135,22 @@ export function table(r: BenchResults): string {
     'durable-ACK path without the stages competing for the same CPU).',
     `targets (production): c1 ${TARGETS.production_c1_msgs_per_s} msgs/s, c8 ${TARGETS.production_c8_msgs_per_s} msgs/s`,
   );
+  const cpuLines: string[] = [];
+  for (const mode of ['embedded', 'production', 'split', 'intake'] as const) {
+    const e = r[mode];
+    if ('skipped' in e) continue;
+    for (const c of ['c1', 'c8'] as const) {
+      const cpu = e[c]?.cpuUsPerMessage;
+      if (!cpu) continue;
+      const total = cpu.engine + cpu.postgres + cpu.rabbitmq + cpu.other;
+      cpuLines.push(
+        `${mode.padEnd(11)}${c}  engine ${String(cpu.engine).padStart(5)}  postgres ${String(cpu.postgres).padStart(5)}  rabbitmq ${String(cpu.rabbitmq).padStart(5)}  other ${String(cpu.other).padStart(5)}  total ${String(total).padStart(5)}`,
+      );
+    }
+  }
+  if (cpuLines.length) {
+    lines.push('', 'CPU per ACKed message while the load ran (microseconds; other = the load generator and the rest):', ...cpuLines);
+  }
   for (const mode of ['embedded', 'production', 'split', 'intake'] as const) {
     const e = r[mode];
     if ('skipped' in e) continue;
