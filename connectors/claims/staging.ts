@@ -97,10 +97,17 @@ export class ClaimsStaging {
     return { batchId, claimedAt: claimedAt.toISOString(), claims: rows.map(claimFromRow) };
   }
 
-  /** New rows from id `from` on; moves the cursor past the last one taken. */
+  /**
+   * New rows from id `from` on; the cursor goes just past the last one taken. After a rescan that
+   * may move it back, which is harmless (the scan covers new rows only) and follows a staging
+   * table whose ids started again from 1.
+   */
   private async claimNew(from: string, limit: number, claimedAt: Date): Promise<StagingRow[]> {
     const rows = await this.claimWhere(`status = 'new' AND id >= ?::bigint`, [from], limit, claimedAt);
-    for (const r of rows) if (compareIds(r.id, this.cursor) >= 0) this.cursor = (BigInt(r.id) + 1n).toString();
+    if (rows.length > 0) {
+      const last = rows.reduce((max, r) => (compareIds(r.id, max) > 0 ? r.id : max), rows[0].id);
+      this.cursor = (BigInt(last) + 1n).toString();
+    }
     return rows;
   }
 

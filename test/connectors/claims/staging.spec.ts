@@ -166,6 +166,15 @@ describe('connectors/claims/staging (PostgreSQL)', function () {
     assert.equal(await s.claimBatch(45), undefined);
   });
 
+  it('keeps claiming from a staging table emptied and filled again with ids from 1', async () => {
+    const s = staging('w');
+    assert.equal((await s.claimBatch(100))!.claims.length, 60);
+    await knex.raw('TRUNCATE claims_staging RESTART IDENTITY');
+    await loadStaging(knex, generateClaims(30, { seed: 6, today: TODAY }));
+    assert.deepEqual(ids(await s.claimBatch(10)), range(1, 10));
+    assert.deepEqual(ids(await s.claimBatch(10)), range(11, 20));
+  });
+
   it('claims rows again once their lease has run out, and not while it is live', async () => {
     const first = staging('dead:1', 60);
     const second = staging('alive:2', 60);
