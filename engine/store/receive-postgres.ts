@@ -10,10 +10,10 @@
  * next turn of the event loop, so a single connection waits no longer than before.
  *
  * A row that does not come back from the insert collided with an existing one (a resend, or a
- * copy that the other lane's statement inserted first): it
- * takes `receiveWithKnex`, which reads the row it collided with. Two copies of one message in
- * the same batch share an id, so only the first goes into the statement and the others follow
- * it through `receiveWithKnex` once it committed: they are duplicates of it.
+ * copy that the other lane's statement inserted first): it takes `receiveWithKnex`, which reads
+ * the row it collided with. Two copies of one message in the same batch share an id, so only the
+ * first goes into the statement and the others follow it through `receiveWithKnex` once it
+ * committed: they are duplicates of it.
  */
 import type { Knex } from 'knex';
 import { GroupCommit } from './group-commit';
