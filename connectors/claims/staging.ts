@@ -74,8 +74,8 @@ export class ClaimsStaging {
    * separated by a crash.
    *
    * Two range scans rather than one `status = 'new' OR (expired)` query: that one walked the whole
-   * (status, id) index through every row already done (bench:claims: 195 ms a poll, growing with
-   * each batch). New rows are taken from a cursor (the id after the last one this poller took),
+   * (status, id) index through every row already done, so each poll cost more than the last
+   * (29 ms of scanning per poll halfway through 100,000 rows, measured alone). New rows are taken from a cursor (the id after the last one this poller took),
    * so a poll reads only rows it may claim. Rows below the cursor that are still new (locked by
    * another poller when we passed, or committed out of id order) are picked up by a rescan from
    * the start: whenever the cursor comes up short, and every RESCAN_EVERY polls.

@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
+import { intervalMsFromEnv } from '../../common/env';
 import { logger } from '../../common/logger';
 import { fhirClients } from '../../connectors/fhir/client-registry';
 import type { ChannelConfig } from '../channels/types';
@@ -28,11 +29,7 @@ export const DEFAULT_ALERT_INTERVAL_MS = 10_000;
 
 /** WASL_ALERT_INTERVAL_MS, default 10000; at least 100 so a typo cannot spin the database. */
 export function alertIntervalFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.WASL_ALERT_INTERVAL_MS;
-  if (!raw) return DEFAULT_ALERT_INTERVAL_MS;
-  const ms = Number(raw);
-  if (!Number.isInteger(ms) || ms < 100) throw new Error(`WASL_ALERT_INTERVAL_MS must be a whole number of milliseconds (100 or more), got '${raw}'`);
-  return ms;
+  return intervalMsFromEnv(env, 'WASL_ALERT_INTERVAL_MS', DEFAULT_ALERT_INTERVAL_MS);
 }
 
 export interface StartAlertingOptions {

@@ -17,6 +17,7 @@
  * but the table, works the same on SQLite, and cannot miss a change while a connection is down: a
  * process that could not read the table keeps its last state and catches up on the next read.
  */
+import { intervalMsFromEnv } from '../../common/env';
 import { toWaslError } from '../../common/errors';
 import { logger as createLogger, type Logger } from '../../common/logger';
 import type { ChannelStateStore } from '../store/channel-states';
@@ -26,11 +27,7 @@ export const DEFAULT_CHANNEL_STATE_POLL_MS = 2000;
 
 /** WASL_CHANNEL_STATE_POLL_MS, default 2000; at least 100 so a typo cannot spin the database. */
 export function channelStatePollFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.WASL_CHANNEL_STATE_POLL_MS;
-  if (!raw) return DEFAULT_CHANNEL_STATE_POLL_MS;
-  const ms = Number(raw);
-  if (!Number.isInteger(ms) || ms < 100) throw new Error(`WASL_CHANNEL_STATE_POLL_MS must be a whole number of milliseconds (100 or more), got '${raw}'`);
-  return ms;
+  return intervalMsFromEnv(env, 'WASL_CHANNEL_STATE_POLL_MS', DEFAULT_CHANNEL_STATE_POLL_MS);
 }
 
 export interface ChannelStateSyncOptions {

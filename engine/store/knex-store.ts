@@ -255,8 +255,8 @@ export class KnexMessageStore implements MessageStore {
 
   /**
    * One transaction for the whole batch, one time stamp for it too. The batch's accepts go first,
-   * as one statement per chunk: they only set `accepted`, so moving
-   * them ahead of updates of the same message changes nothing. Updates then run in order.
+   * as one statement per chunk: they only set `accepted`, so moving them ahead of updates of the
+   * same message changes nothing. Updates then run in order.
    */
   private async commitWrites(batch: Write[]): Promise<Array<Error | undefined>> {
     const now = toDbTime(this.dialect, new Date());

@@ -17,7 +17,7 @@
  */
 import type { Knex } from 'knex';
 import { GroupCommit } from './group-commit';
-import { receiveWithKnex, type ReceiveRow } from './receive';
+import { fresh, receiveWithKnex, type ReceiveRow } from './receive';
 import type { ReceiveResult } from './types';
 
 /** The part of a node-postgres client used here. */
@@ -106,8 +106,7 @@ export class PostgresReceiver {
   async receive(row: ReceiveRow): Promise<ReceiveResult> {
     const pending: PendingReceive = { row };
     await (this.receives.find((lane) => lane.idle) ?? this.receives[0]).submit(pending);
-    if (pending.inserted) return { id: row.id, correlationId: row.correlation_id, duplicate: false, accepted: false, status: 'RECEIVED' };
-    return receiveWithKnex(this.knex, row);
+    return pending.inserted ? fresh(row) : receiveWithKnex(this.knex, row);
   }
 
   /** Resolves once the flag is written; rejects (per id) when no such message exists. */

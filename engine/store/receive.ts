@@ -147,7 +147,8 @@ export async function receiveOnSqlite(knex: Knex, row: ReceiveRow): Promise<Rece
   }
 }
 
-function fresh(row: ReceiveRow): ReceiveResult {
+/** The result for a row this receive inserted. */
+export function fresh(row: ReceiveRow): ReceiveResult {
   return { id: row.id, correlationId: row.correlation_id, duplicate: false, accepted: false, status: 'RECEIVED' };
 }
 

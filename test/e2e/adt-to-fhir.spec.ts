@@ -14,7 +14,7 @@ import { startEngineProcess, tempDir, writeTestChannels, type EngineProcess } fr
 import { fhirSearchAll, identifierValues, waitUntil } from '../support/fhir-counts';
 import { freePort } from '../support/ports';
 import { sendAll, type Outbound } from '../support/sender';
-import { deleteAmqpQueues, freshPostgresSchema, requireService, TEST_AMQP_URL } from '../support/services';
+import { deleteAmqpQueues, requireProduction } from '../support/services';
 
 const MODES = [
   { name: 'embedded', production: false },
@@ -46,11 +46,9 @@ for (const mode of MODES) {
 
     before(async function () {
       if (mode.production) {
-        await requireService(this, 'PostgreSQL');
-        await requireService(this, 'RabbitMQ');
-        const fresh = await freshPostgresSchema();
-        schema = fresh;
-        production = { databaseUrl: fresh.url, amqpUrl: TEST_AMQP_URL };
+        const services = await requireProduction(this);
+        schema = services;
+        production = services.production;
       }
     });
 

@@ -17,7 +17,7 @@ import { startEngineProcess, tempDir, type EngineProcess } from '../support/engi
 import { waitUntil } from '../support/fhir-counts';
 import { refused, sendEach, sleep, startReceiver, type Receiver } from '../support/mllp-channel';
 import { freePort } from '../support/ports';
-import { deleteAmqpQueues, freshPostgresSchema, requireService, TEST_AMQP_URL } from '../support/services';
+import { deleteAmqpQueues, requireProduction } from '../support/services';
 
 const POLL_MS = 500;
 /** A destination delivery takes this long at the receiver, so a backlog builds. */
@@ -98,11 +98,9 @@ describe('channel states shared and durable, end to end', function () {
     let schema: { drop(): Promise<void> } | undefined;
 
     before(async function () {
-      await requireService(this, 'PostgreSQL');
-      await requireService(this, 'RabbitMQ');
-      const fresh = await freshPostgresSchema();
-      schema = fresh;
-      production = { databaseUrl: fresh.url, amqpUrl: TEST_AMQP_URL };
+      const services = await requireProduction(this);
+      schema = services;
+      production = services.production;
     });
 
     after(async () => {

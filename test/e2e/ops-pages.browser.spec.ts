@@ -28,7 +28,7 @@ import { startEngineProcess, tempDir, type EngineProcess } from '../support/engi
 import { waitUntil } from '../support/fhir-counts';
 import { freePort } from '../support/ports';
 import { sendAll, type Outbound } from '../support/sender';
-import { deleteAmqpQueues, freshPostgresSchema, requireService, TEST_AMQP_URL } from '../support/services';
+import { deleteAmqpQueues, requireProduction } from '../support/services';
 
 const MODES = [
   { name: 'embedded', slug: 'embedded', production: false },
@@ -139,11 +139,9 @@ for (const mode of MODES) {
     before(async function () {
       requireChromium(this);
       if (mode.production) {
-        await requireService(this, 'PostgreSQL');
-        await requireService(this, 'RabbitMQ');
-        const fresh = await freshPostgresSchema();
-        schema = fresh;
-        production = { databaseUrl: fresh.url, amqpUrl: TEST_AMQP_URL };
+        const services = await requireProduction(this);
+        schema = services;
+        production = services.production;
       }
       dataDir = tempDir('ops-pages');
       channels.brokenMllpPort = await freePort();

@@ -34,6 +34,17 @@ export async function requireService(ctx: Mocha.Context, name: 'PostgreSQL' | 'R
   ctx.skip();
 }
 
+/**
+ * Production mode for an end-to-end suite: PostgreSQL and RabbitMQ are required (a skip, or a
+ * failure in CI, when one is missing), with a fresh schema of its own; `drop` removes the schema.
+ */
+export async function requireProduction(ctx: Mocha.Context): Promise<{ production: { databaseUrl: string; amqpUrl: string }; drop(): Promise<void> }> {
+  await requireService(ctx, 'PostgreSQL');
+  await requireService(ctx, 'RabbitMQ');
+  const schema = await freshPostgresSchema();
+  return { production: { databaseUrl: schema.url, amqpUrl: TEST_AMQP_URL }, drop: () => schema.drop() };
+}
+
 /** A fresh PostgreSQL schema, and a DATABASE_URL whose search_path points at it. */
 export async function freshPostgresSchema(): Promise<{ url: string; drop(): Promise<void> }> {
   const { Client } = await import('pg');
