@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import { DEFAULT_TABLES, ensureStagingTable } from '../../../connectors/claims/schema';
-import { ClaimsStaging, claimFromRow, stagingRowOf, type ClaimedBatch } from '../../../connectors/claims/staging';
+import { ClaimsStaging, claimFromRow, leaseCheckEveryMs, stagingRowOf, type ClaimedBatch } from '../../../connectors/claims/staging';
 import { cloneClaim, generateClaims } from '../../../scripts/claims/synthetic-claims';
 import type { Claim } from '../../../transformers/claims/types';
 import { compileRuleSet, loadRuleSet, validateClaims } from '../../../transformers/claims/validate';
 import { knexFor, loadStaging } from '../../support/claims';
+import { capturePlans } from '../../support/query-plans';
 import { freshPostgresSchema, requireService } from '../../support/services';
 import { TODAY, countRows } from './support';
 
@@ -50,7 +51,8 @@ describe('connectors/claims/staging (PostgreSQL)', function () {
     knex('claims_staging')
       .whereIn('id', stagingIds)
       .update({ claimed_at: new Date(Date.now() - seconds * 1000) });
-  const staging = (workerId: string, leaseS = 300, k: Knex = knex, maxAttempts?: number) => new ClaimsStaging(k, { workerId, leaseS, maxAttempts });
+  // leaseCheckMs 0: these tests age leases in the table and poll again at once.
+  const staging = (workerId: string, leaseS = 300, k: Knex = knex, maxAttempts?: number) => new ClaimsStaging(k, { workerId, leaseS, maxAttempts, leaseCheckMs: 0 });
 
   before(async function () {
     await requireService(this, 'PostgreSQL');
@@ -197,6 +199,36 @@ describe('connectors/claims/staging (PostgreSQL)', function () {
       ],
     );
     assert.ok(rows[0].claimed_at!.getTime() > Date.now() - 10_000, 'the new lease starts now');
+  });
+
+  // Regression (was a bug): just after a bulk load the table has no statistics (or ones from when every row
+  // was done), the planner expected a few new rows, and each poll collected every new row, sorted
+  // them and kept 2,000: 100 ms per poll at 100,000 staged rows, the largest cost in bench:claims.
+  it('a poll walks the (status, id) index and stops at the batch size, whatever the statistics say', async () => {
+    await loadStaging(knex, generateClaims(5000, { seed: 99, today: TODAY }));
+    const capture = capturePlans(schema.url);
+    others.push(capture.knex);
+    const s = new ClaimsStaging(capture.knex, { workerId: 'w', leaseS: 60 });
+    assert.equal((await s.claimBatch(100))!.claims.length, 100);
+    const plans = capture.plansOf("status = 'new'");
+    assert.equal(plans.length, 1, capture.plans.join('\n\n'));
+    assert.match(plans[0], /Index Scan using claims_staging_status_id/, plans[0]);
+    assert.doesNotMatch(plans[0], /Sort|Bitmap/, plans[0]);
+    assert.match(plans[0], /Index Scan using claims_staging_status_id on claims_staging .*\(actual time=[\d.]+ rows=100 loops=1\)/, 'the walk stops at the batch size');
+  });
+
+  it('looks for expired leases a tenth of a lease apart (at most 10 s), and at once again after a full batch of them', async () => {
+    assert.equal(leaseCheckEveryMs(300), 10_000);
+    assert.equal(leaseCheckEveryMs(3), 300);
+    const s = new ClaimsStaging(knex, { workerId: 'w', leaseS: 60 });
+    assert.deepEqual(ids(await s.claimBatch(5)), [1, 2, 3, 4, 5]);
+    await ageLease(range(1, 5), 120);
+    assert.deepEqual(ids(await s.claimBatch(5)), [6, 7, 8, 9, 10], 'checked 0 s ago: not yet');
+    const eager = new ClaimsStaging(knex, { workerId: 'e', leaseS: 60 });
+    assert.deepEqual(ids(await eager.claimBatch(3)), [1, 2, 3], 'a poller that has not looked yet looks at once');
+    assert.deepEqual(ids(await eager.claimBatch(3)), [4, 5, 11], 'after a full batch of expired rows it looks again, then takes new rows');
+    await ageLease(range(1, 11), 120);
+    assert.deepEqual(ids(await eager.claimBatch(2)), [12, 13], 'then it waits');
   });
 
   it('a short lease: rows claimed a moment ago are claimed again after leaseS', async () => {
