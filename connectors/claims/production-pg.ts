@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { pgArray } from '../../common/pg-array';
 import type { Sealer } from './batch';
 import {
   DUPLICATE_AT_WRITE,
@@ -70,7 +71,7 @@ export class PostgresProductionWriter implements ProductionWriter {
     if (stagingIds.length === 0) return new Set();
     const { rows } = (await this.knex.raw(
       `SELECT staging_id::text AS id FROM ?? WHERE staging_id = ANY(?::bigint[]) UNION ALL SELECT staging_id::text FROM ?? WHERE staging_id = ANY(?::bigint[])`,
-      [this.tables.claims, stagingIds, this.tables.failed, stagingIds],
+      [this.tables.claims, pgArray(stagingIds), this.tables.failed, pgArray(stagingIds)],
     )) as { rows: Array<{ id: string }> };
     return new Set(rows.map((r) => r.id));
   }
@@ -95,7 +96,7 @@ export class PostgresProductionWriter implements ProductionWriter {
     const { rows } = (await runner.raw(
       `SELECT k.f AS facility_id, k.id AS claim_id FROM unnest(?::text[], ?::text[]) k(f, id)
          CROSS JOIN LATERAL (SELECT 1 FROM ?? c WHERE c.facility_id = k.f AND c.claim_id = k.id AND c.frequency = '1' LIMIT 1) hit`,
-      [facilityIds, claimIds, this.tables.claims],
+      [pgArray(facilityIds), pgArray(claimIds), this.tables.claims],
     )) as { rows: Array<{ facility_id: string; claim_id: string }> };
     return new Set(rows.map((r) => claimKeyOf(r.facility_id, r.claim_id)));
   }
@@ -183,7 +184,7 @@ export class PostgresProductionWriter implements ProductionWriter {
     await trx.raw('SAVEPOINT wasl_copy');
     try {
       await copyCsv(trx, `COPY ${this.knex.raw('??', [this.tables.claims]).toQuery()} (${cols}) FROM STDIN`, text);
-      const { rows } = (await trx.raw(`SELECT 1 FROM ?? WHERE staging_id = ANY(?::bigint[]) LIMIT 1`, [this.tables.failed, ids])) as { rows: unknown[] };
+      const { rows } = (await trx.raw(`SELECT 1 FROM ?? WHERE staging_id = ANY(?::bigint[]) LIMIT 1`, [this.tables.failed, pgArray(ids)])) as { rows: unknown[] };
       if (rows.length > 0) {
         await trx.raw('ROLLBACK TO SAVEPOINT wasl_copy');
         return undefined;
@@ -258,7 +259,7 @@ export class PostgresProductionWriter implements ProductionWriter {
   private async alreadyWrittenIn(trx: Knex.Transaction, ids: string[]): Promise<Set<string>> {
     const { rows } = (await trx.raw(
       `SELECT staging_id::text AS id FROM ?? WHERE staging_id = ANY(?::bigint[]) UNION ALL SELECT staging_id::text FROM ?? WHERE staging_id = ANY(?::bigint[])`,
-      [this.tables.claims, ids, this.tables.failed, ids],
+      [this.tables.claims, pgArray(ids), this.tables.failed, pgArray(ids)],
     )) as { rows: Array<{ id: string }> };
     return new Set(rows.map((r) => r.id));
   }

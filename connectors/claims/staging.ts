@@ -6,6 +6,7 @@
  * staging_id makes the second pass harmless.
  */
 import type { Knex } from 'knex';
+import { pgArray } from '../../common/pg-array';
 import type { Claim, ClaimLine } from '../../transformers/claims/types';
 import { DEFAULT_TABLES } from './schema';
 
@@ -164,7 +165,7 @@ export class ClaimsStaging {
   /** Marks rows finished (written to production or to failed_claims). */
   async markDone(stagingIds: string[], batchId: string): Promise<void> {
     if (stagingIds.length === 0) return;
-    await this.knex.raw(`UPDATE ?? SET status = 'done', batch_id = ? WHERE id = ANY(?::bigint[])`, [this.table, batchId, stagingIds]);
+    await this.knex.raw(`UPDATE ?? SET status = 'done', batch_id = ? WHERE id = ANY(?::bigint[])`, [this.table, batchId, pgArray(stagingIds)]);
   }
 
   /** Row counts by status, and `stuck`: rows past maxAttempts that no poll takes any more. */
