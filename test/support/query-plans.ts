@@ -1,7 +1,9 @@
 /**
  * The plans PostgreSQL chose for the statements a test runs, read through auto_explain (shipped
  * with PostgreSQL) sent back to the client as NOTICEs instead of the server log. For the queries
- * whose speed depends on the plan: a regression test asserts on the plan, not on a timing.
+ * whose speed depends on the plan: a regression test asserts on the plan, not on a timing. Set
+ * here, per connection, so that nothing depends on the server's own auto_explain settings (with
+ * log_analyze on, a plan says how many rows each node read, and how many loops it ran).
  */
 import knexFactory, { type Knex } from 'knex';
 import type { Client } from 'pg';
@@ -28,7 +30,7 @@ export function capturePlans(url: string): PlanCapture {
           if (n.message?.includes('Query Text:')) plans.push(n.message);
         });
         conn
-          .query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_level = 'notice'; SET client_min_messages = 'notice'`)
+          .query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_format = 'text'; SET auto_explain.log_level = 'notice'; SET client_min_messages = 'notice'`)
           .then(() => done(null, conn), (err: Error) => done(err, conn));
       },
     },
