@@ -69,11 +69,7 @@ export class PostgresProductionWriter implements ProductionWriter {
 
   async alreadyWritten(stagingIds: string[]): Promise<Set<string>> {
     if (stagingIds.length === 0) return new Set();
-    const { rows } = (await this.knex.raw(
-      `SELECT staging_id::text AS id FROM ?? WHERE staging_id = ANY(?::bigint[]) UNION ALL SELECT staging_id::text FROM ?? WHERE staging_id = ANY(?::bigint[])`,
-      [this.tables.claims, pgArray(stagingIds), this.tables.failed, pgArray(stagingIds)],
-    )) as { rows: Array<{ id: string }> };
-    return new Set(rows.map((r) => r.id));
+    return this.stagingIdsHeld(this.knex, stagingIds);
   }
 
   async existingKeys(keys: Array<{ facilityId: string; claimId: string }>): Promise<Set<string>> {
@@ -149,7 +145,7 @@ export class PostgresProductionWriter implements ProductionWriter {
         if (written < batch.priced.length) {
           const inserted = new Set(rows.map((r) => r.id));
           const missing = batch.priced.filter((p) => !inserted.has(p.claim.stagingId));
-          const held = await this.alreadyWrittenIn(trx, missing.map((p) => p.claim.stagingId));
+          const held = await this.stagingIdsHeld(trx, missing.map((p) => p.claim.stagingId));
           for (const p of missing) {
             if (held.has(p.claim.stagingId)) {
               replayed += 1;
@@ -255,15 +251,14 @@ export class PostgresProductionWriter implements ProductionWriter {
     return new Set(originals.filter((p) => keys.has(claimKeyOf(p.claim.facilityId, p.claim.claimId))));
   }
 
-  /** Of these ids, those either table holds, seen from inside the write's transaction. */
-  private async alreadyWrittenIn(trx: Knex.Transaction, ids: string[]): Promise<Set<string>> {
-    const { rows } = (await trx.raw(
+  /** Of these staging ids, those either table holds (inside the write's transaction, as it sees them). */
+  private async stagingIdsHeld(runner: Knex | Knex.Transaction, ids: string[]): Promise<Set<string>> {
+    const { rows } = (await runner.raw(
       `SELECT staging_id::text AS id FROM ?? WHERE staging_id = ANY(?::bigint[]) UNION ALL SELECT staging_id::text FROM ?? WHERE staging_id = ANY(?::bigint[])`,
       [this.tables.claims, pgArray(ids), this.tables.failed, pgArray(ids)],
     )) as { rows: Array<{ id: string }> };
     return new Set(rows.map((r) => r.id));
   }
-
 
   async close(): Promise<void> {
     await this.knex.destroy();

@@ -141,15 +141,10 @@ export class ClaimsStaging {
    * staged rows against 25 ms for the index walk, each poll paying for all the rows behind it.
    */
   private async claimWhere(where: string, bindings: unknown[], limit: number, claimedAt: Date): Promise<StagingRow[]> {
+    const t = this.knex.raw('??', [this.table]).toQuery();
     return this.knex.transaction(async (trx) => {
       await trx.raw(`SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)`);
-      return this.claimStatement(trx, where, bindings, limit, claimedAt);
-    });
-  }
-
-  private async claimStatement(trx: Knex.Transaction, where: string, bindings: unknown[], limit: number, claimedAt: Date): Promise<StagingRow[]> {
-    const t = this.knex.raw('??', [this.table]).toQuery();
-    const { rows } = (await trx.raw(
+      const { rows } = (await trx.raw(
       `UPDATE ${t} s SET status = 'in_flight', claimed_by = ?, claimed_at = ?, attempts = s.attempts + 1
          FROM (SELECT id FROM ${t} WHERE ${where} ORDER BY status, id LIMIT ? FOR UPDATE SKIP LOCKED) picked
         WHERE s.id = picked.id
@@ -158,8 +153,9 @@ export class ClaimsStaging {
                   s.billing_npi, s.rendering_npi, s.place_of_service, s.diagnoses, s.lines,
                   s.total_charge_cents::text AS total_charge_cents, s.locality_mac, s.locality_number`,
       [this.options.workerId, claimedAt, ...bindings, limit] as Knex.RawBinding[],
-    )) as { rows: StagingRow[] };
-    return rows;
+      )) as { rows: StagingRow[] };
+      return rows;
+    });
   }
 
   /** Marks rows finished (written to production or to failed_claims). */
