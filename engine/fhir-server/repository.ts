@@ -5,7 +5,7 @@
  *   gets 201). A real FHIR server answers 400, and Wasl's retry/reject logic must be tested
  *   against that answer, so the validating variant checks every write against the R4 profiles.
  */
-import { deepClone, matchesSearchRequest, validateResource, type SearchRequest, type WithId } from '@medplum/core';
+import { deepClone, validateResource, type SearchRequest, type WithId } from '@medplum/core';
 import type { UpdateResourceOptions } from '@medplum/fhir-router';
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
@@ -27,13 +27,13 @@ export class IndexedMemoryRepository extends MemoryRepository {
   }
 
   override async search<T extends Resource>(request: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
-    const ids = this.identifiers.candidates(request as SearchRequest);
-    if (!ids) return super.search(request);
+    const lookup = this.identifiers.lookup(request as SearchRequest);
+    if (!lookup) return super.search(request);
     const resources = (this as unknown as { resources: Map<string, Map<string, WithId<T>>> }).resources.get(request.resourceType);
     const matches: WithId<T>[] = [];
-    for (const id of ids) {
+    for (const id of lookup.ids) {
       const resource = resources?.get(id);
-      if (resource && matchesSearchRequest(resource, request as SearchRequest)) matches.push(resource);
+      if (resource && lookup.matches(resource)) matches.push(resource);
     }
     let entries = matches.map((resource) => ({ resource: deepClone(resource) }));
     // Same paging as MemoryRepository.search (identifier searches need no sort).
