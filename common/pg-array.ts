@@ -3,15 +3,20 @@
  * pass. node-postgres builds one from a JS array itself, but escapes every element with two
  * regular-expression replaces; for the claims path's arrays (2,000 staging ids or keys, several
  * per batch) that was about 0.4 s of the engine's CPU per 100,000 claims. Elements that need no
- * escaping (ids, codes: the usual case) are only quoted.
+ * escaping (ids, codes: the usual case) are only quoted; null and undefined become SQL NULL.
  */
 const NEEDS_ESCAPE = /["\\]/;
 
-export function pgArray(values: readonly (string | number)[]): string {
+export function pgArray(values: readonly (string | number | null | undefined)[]): string {
   let out = '{';
   for (let i = 0; i < values.length; i++) {
-    const v = String(values[i]);
     if (i > 0) out += ',';
+    const value = values[i];
+    if (value === null || value === undefined) {
+      out += 'NULL';
+      continue;
+    }
+    const v = String(value);
     out += NEEDS_ESCAPE.test(v) ? `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${v}"`;
   }
   return out + '}';

@@ -22,7 +22,8 @@ interface Entry<T> {
 export class GroupCommit<T> {
   private pending: Entry<T>[] = [];
   private running = false;
-  private scheduled = false;
+  /** The pending start of the next batch, and when it is due (performance.now()). */
+  private timer: { handle: NodeJS.Timeout | NodeJS.Immediate; dueAt: number } | undefined;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -33,41 +34,51 @@ export class GroupCommit<T> {
   constructor(
     private readonly commit: CommitBatch<T>,
     private readonly maxBatch = 1000,
-    /** Wait this long before a batch starts, to gather more writes (0: the next turn of the loop). */
-    private readonly lingerMs = 0,
   ) {}
 
   /** No batch is being written or waiting to start: a write submitted now starts at once. */
   get idle(): boolean {
-    return !this.running && !this.scheduled;
+    return !this.running && !this.timer;
   }
 
-  /** Queues one write; resolves once the transaction holding it committed. */
-  submit(item: T): Promise<void> {
+  /**
+   * Queues one write; resolves once the transaction holding it committed.
+   * @param waitMs how long the write may wait for others to share its batch: a write nobody is
+   *   waiting for (a flag) can ride along with the next one instead of costing a statement of
+   *   its own. 0 (the default): the batch starts at the next turn of the event loop, taking every
+   *   write queued by then along.
+   */
+  submit(item: T, waitMs = 0): Promise<void> {
     if (this.closed) return Promise.reject(new Error('Message store is closed'));
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      this.schedule();
+      this.schedule(waitMs);
     });
   }
 
   /** Refuses new writes and resolves once every queued write has been committed (or failed). */
   async close(): Promise<void> {
     this.closed = true;
-    if (!this.running && !this.scheduled && this.pending.length === 0) return;
+    if (!this.running && !this.timer && this.pending.length === 0) return;
+    // Writes that were allowed to wait go now.
+    if (this.timer) this.schedule(0);
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private schedule(): void {
+  private schedule(waitMs: number): void {
     // A running drain picks up what queued meanwhile; it re-checks `pending` after each commit.
-    if (this.running || this.scheduled) return;
-    this.scheduled = true;
+    if (this.running) return;
+    const dueAt = performance.now() + waitMs;
+    if (this.timer && this.timer.dueAt <= dueAt) return;
+    if (this.timer) {
+      clearTimeout(this.timer.handle as NodeJS.Timeout);
+      clearImmediate(this.timer.handle as NodeJS.Immediate);
+    }
     const start = () => {
-      this.scheduled = false;
+      this.timer = undefined;
       void this.drain();
     };
-    if (this.lingerMs > 0) setTimeout(start, this.lingerMs);
-    else setImmediate(start);
+    this.timer = { handle: waitMs > 0 ? setTimeout(start, waitMs) : setImmediate(start), dueAt };
   }
 
   private async drain(): Promise<void> {

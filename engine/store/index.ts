@@ -7,7 +7,8 @@ import path from 'node:path';
 import { KnexMessageStore } from './knex-store';
 import type { MessageStore } from './types';
 
-export { KnexMessageStore, migrateLatest, countsAsAttempt } from './knex-store';
+export { KnexMessageStore, migrateLatest } from './knex-store';
+export { countsAsAttempt } from './stage-updates';
 export type { KnexStoreOptions } from './knex-store';
 export * from './types';
 

@@ -12,13 +12,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { TransientError, ValidationError } from '../../common/errors';
+import { ValidationError } from '../../common/errors';
 import { logger } from '../../common/logger';
 import { encodeContent } from './content-codec';
 import { GroupCommit } from './group-commit';
 import { migrateLatest } from './migrations';
 import { receiveOnSqlite, receiveRow } from './receive';
 import { PostgresReceiver } from './receive-postgres';
+import { AGGREGATE_STATUS_SQL, UNKNOWN_MESSAGE_CODE, countsAsAttempt, unknownMessage } from './stage-updates';
+import { commitWritesOnPostgres, type StoreWrite } from './updates-postgres';
 import {
   encodeError,
   toDbTime,
@@ -50,46 +52,25 @@ export interface KnexStoreOptions {
 }
 
 /** A queued write for group commit. */
-type Write = { kind: 'accept'; id: string } | { kind: 'update'; id: string; update: StageUpdate };
+type Write = StoreWrite;
 
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
 /** Parallel group-commit transactions on PostgreSQL (knex's pool holds 10 connections). */
 const PG_WRITE_LANES = 4;
-/**
- * How long accept flags wait to share a PostgreSQL statement: nothing waits on them (only a
- * resend's dedupe shortcut reads them), and one statement per message cost a round trip per ACK.
- */
-const ACCEPT_LINGER_MS = 20;
+/** How long a PostgreSQL accept flag may wait to share its lane's next statement. */
+const ACCEPT_WAIT_MS = 20;
 /** Ids per `where id in (...)`: well under SQLite's 32,766 bound parameters. */
 const ACCEPT_CHUNK = 500;
 /** How long an SQLite connection waits for another one (e.g. the embedded transport) to release the write lock. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
-/**
- * Status a message shows when its destinations disagree: the one most in need of attention. An
- * error on one destination must stay visible after another destination succeeds.
- */
-const STATUS_RANK_SQL = `case d.status when 'ERROR' then 5 when 'QUEUED' then 4 when 'TRANSFORMED' then 3
-  when 'RECEIVED' then 2 when 'SENT' then 1 else 0 end`;
-const AGGREGATE_STATUS_SQL = `(select case max(${STATUS_RANK_SQL}) when 5 then 'ERROR' when 4 then 'QUEUED'
-  when 3 then 'TRANSFORMED' when 2 then 'RECEIVED' when 1 then 'SENT' else 'FILTERED' end
-  from message_destinations d where d.message_id = messages.id)`;
-
-/**
- * Whether an update records one delivery attempt that ended: SENT, ERROR, or QUEUED carrying an
- * error (a transient failure queued for retry). QUEUED without an error is the first enqueue, and
- * RECEIVED/TRANSFORMED/FILTERED are not deliveries.
- */
-export function countsAsAttempt(update: StageUpdate): boolean {
-  return update.status === 'SENT' || update.status === 'ERROR' || (update.status === 'QUEUED' && update.error !== undefined);
-}
-
 export class KnexMessageStore implements MessageStore {
   /** Group-commit lanes; a message's writes always take the same lane, so they commit in order. */
   private readonly lanes: GroupCommit<Write>[];
+  /** SQLite's accept flags (PostgreSQL's take the message's lane). */
   private readonly acceptLane: GroupCommit<Write>;
-  /** PostgreSQL: receives and accept flags, batched into one statement each (receive-postgres.ts). */
+  /** PostgreSQL: receives, batched into one statement (receive-postgres.ts). */
   private readonly pgReceiver: PostgresReceiver | undefined;
   private closing: Promise<void> | undefined;
   private readonly log = logger({ stage: 'store' });
@@ -104,9 +85,8 @@ export class KnexMessageStore implements MessageStore {
     // batches in parallel; lanes touch disjoint messages, so they never wait on each other's locks.
     const lanes = dialect === 'postgres' ? PG_WRITE_LANES : 1;
     this.lanes = Array.from({ length: lanes }, () => new GroupCommit<Write>((batch) => this.commitWrites(batch)));
-    // SQLite's accept flags; PostgreSQL batches them into one statement of their own (pgReceiver).
     this.acceptLane = new GroupCommit<Write>((batch) => this.commitWrites(batch));
-    this.pgReceiver = dialect === 'postgres' ? new PostgresReceiver(knex, ACCEPT_LINGER_MS) : undefined;
+    this.pgReceiver = dialect === 'postgres' ? new PostgresReceiver(knex) : undefined;
   }
 
   /** Opens (does not migrate) a store: PostgreSQL when `databaseUrl` is set, else SQLite. */
@@ -163,8 +143,12 @@ export class KnexMessageStore implements MessageStore {
   }
 
   async markAccepted(id: string): Promise<void> {
-    if (!this.pgReceiver) return this.acceptLane.submit({ kind: 'accept', id });
-    if (!(await this.pgReceiver.markAccepted(id))) throw unknownMessage(id);
+    // PostgreSQL: the message's own lane, so the flag never waits for a lock held by a
+    // transaction writing the same row on another connection (updates-postgres.ts).
+    // Nothing waits for the flag (only a resend's dedupe shortcut reads it), so it may wait for
+    // the message's next update and go in the same statement.
+    if (this.dialect === 'postgres') return this.laneFor(id).submit({ kind: 'accept', id }, ACCEPT_WAIT_MS);
+    return this.acceptLane.submit({ kind: 'accept', id });
   }
 
   async update(id: string, update: StageUpdate): Promise<void> {
@@ -271,6 +255,9 @@ export class KnexMessageStore implements MessageStore {
   }
 
   private async commitBatch(batch: Write[], now: Date | number): Promise<Array<Error | undefined>> {
+    // PostgreSQL: the whole batch in at most two set-based statements (updates-postgres.ts).
+    // SQLite: one update at a time.
+    if (this.dialect === 'postgres') return commitWritesOnPostgres(this.knex, batch, now as Date);
     return this.knex.transaction(async (trx) => {
       const out: Array<Error | undefined> = new Array(batch.length);
       const acceptIds = [...new Set(batch.filter((w) => w.kind === 'accept').map((w) => w.id))];
@@ -324,14 +311,5 @@ export class KnexMessageStore implements MessageStore {
   }
 }
 
-/**
- * Transient: the source inserts a message's row while its queued copy is already on the way
- * (hl7-intake.ts), so a stage can get there first; a moment later the row exists.
- */
 /** Waits before trying an update again whose row is not there yet (see `update`). */
 const ROW_NOT_YET_COMMITTED_WAITS_MS = [10, 40, 150];
-const UNKNOWN_MESSAGE_CODE = 'TRANSIENT_STORE_UNKNOWN_MESSAGE';
-
-function unknownMessage(id: string): Error {
-  return new TransientError('STORE_UNKNOWN_MESSAGE', `No stored message with id ${id}`);
-}

@@ -1,7 +1,8 @@
 /**
- * `receive` and `markAccepted` on PostgreSQL, the hot path of every ACK, as group commit: the
- * receives that arrive while the previous statement runs go in together as ONE autocommit
- * statement (`insert ... select from unnest(...)`), and accept flags likewise as one `update`.
+ * `receive` on PostgreSQL, the hot path of every ACK, as group commit: the receives that arrive
+ * while the previous statement runs go in together as ONE autocommit statement
+ * (`insert ... select from unnest(...)`). Accept flags go with the message's other writes
+ * (updates-postgres.ts).
  *
  * Why: at eight connections bench:mllp spent more of the engine's CPU in socket writes than in
  * anything else (one Bind/Execute/Sync per message, each a write to PostgreSQL's socket and a
@@ -17,17 +18,9 @@
  */
 import type { Knex } from 'knex';
 import { GroupCommit } from './group-commit';
+import { withPgConnection } from './pg-connection';
 import { fresh, receiveWithKnex, type ReceiveRow } from './receive';
 import type { ReceiveResult } from './types';
-
-/** The part of a node-postgres client used here. */
-interface PgConnection {
-  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: Array<{ id: string }> }>;
-}
-interface KnexClientPool {
-  acquireConnection(): Promise<PgConnection>;
-  releaseConnection(connection: PgConnection): Promise<unknown>;
-}
 
 /** Per-row columns, with the array type each is sent as. `received_at`/`updated_at` are one value per batch. */
 const ROW_COLUMNS = [
@@ -56,17 +49,6 @@ const RECEIVE_BATCH = {
     'on conflict do nothing returning id',
 };
 
-/**
- * Not a named statement on purpose: a prepared statement's generic plan, made while the table was
- * small, kept scanning the whole table as it grew (bench:mllp: 60% of PostgreSQL's time). Planned
- * afresh, `id = any(...)` always takes the primary key.
- */
-const ACCEPT_BATCH = {
-  // No `updated_at`: the flag is bookkeeping, not progress, and leaving the indexed columns alone
-  // lets PostgreSQL update the row in place (a HOT update) where the page has room.
-  text: 'update messages set accepted = true where id = any($1::text[]) returning id',
-};
-
 const RECEIVE_LANES = 2;
 
 /** Rows per statement: a batch is what queued during the previous one, so this is only a cap. */
@@ -78,11 +60,6 @@ interface PendingReceive {
   inserted?: boolean;
 }
 
-interface PendingAccept {
-  id: string;
-  found?: boolean;
-}
-
 export class PostgresReceiver {
   /**
    * Two lanes, so a batch can start while the previous one waits for its commit to reach the disk
@@ -90,18 +67,8 @@ export class PostgresReceiver {
    * waited for it and then for their own.
    */
   private readonly receives = Array.from({ length: RECEIVE_LANES }, () => new GroupCommit<PendingReceive>((batch) => this.insertBatch(batch), MAX_BATCH));
-  private readonly accepts: GroupCommit<PendingAccept>;
 
-  /**
-   * @param acceptLingerMs how long accept flags wait to share a statement: nothing waits on them
-   *   (only a resend's dedupe shortcut reads them), so they can afford to.
-   */
-  constructor(
-    private readonly knex: Knex,
-    acceptLingerMs: number,
-  ) {
-    this.accepts = new GroupCommit<PendingAccept>((batch) => this.acceptBatch(batch), MAX_BATCH, acceptLingerMs);
-  }
+  constructor(private readonly knex: Knex) {}
 
   async receive(row: ReceiveRow): Promise<ReceiveResult> {
     const pending: PendingReceive = { row };
@@ -109,16 +76,9 @@ export class PostgresReceiver {
     return pending.inserted ? fresh(row) : receiveWithKnex(this.knex, row);
   }
 
-  /** Resolves once the flag is written; rejects (per id) when no such message exists. */
-  async markAccepted(id: string): Promise<boolean> {
-    const pending: PendingAccept = { id };
-    await this.accepts.submit(pending);
-    return pending.found === true;
-  }
-
   /** Waits for queued statements to finish. */
   async close(): Promise<void> {
-    await Promise.all([...this.receives, this.accepts].map((lane) => lane.close()));
+    await Promise.all(this.receives.map((lane) => lane.close()));
   }
 
   private async insertBatch(batch: PendingReceive[]): Promise<Array<Error | undefined>> {
@@ -138,20 +98,7 @@ export class PostgresReceiver {
     return batch.map(() => undefined);
   }
 
-  private async acceptBatch(batch: PendingAccept[]): Promise<Array<Error | undefined>> {
-    const ids = [...new Set(batch.map((p) => p.id))];
-    const found = new Set((await this.run({ ...ACCEPT_BATCH, values: [ids] })).map((r) => r.id));
-    for (const p of batch) p.found = found.has(p.id);
-    return batch.map(() => undefined);
-  }
-
-  private async run(query: { name?: string; text: string; values: unknown[] }): Promise<Array<{ id: string }>> {
-    const pool = this.knex.client as unknown as KnexClientPool;
-    const connection = await pool.acquireConnection();
-    try {
-      return (await connection.query(query)).rows;
-    } finally {
-      await pool.releaseConnection(connection);
-    }
+  private run(query: { name?: string; text: string; values: unknown[] }): Promise<Array<{ id: string }>> {
+    return withPgConnection(this.knex, async (connection) => (await connection.query(query)).rows);
   }
 }

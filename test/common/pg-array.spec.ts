@@ -22,6 +22,11 @@ describe('common/pg-array (PostgreSQL)', () => {
     assert.deepEqual(await roundTrip(pgArray(values), 'text'), values);
   });
 
+  it('null and undefined are SQL NULL, not the word', async () => {
+    assert.deepEqual(await roundTrip(pgArray(['a', null, undefined, 'NULL']), 'text'), ['a', null, null, 'NULL']);
+    assert.deepEqual(await roundTrip(pgArray([1, null]), 'integer'), [1, null]);
+  });
+
   it('bigint: staging ids, numbers or digit strings; the empty array', async () => {
     assert.deepEqual(await roundTrip(pgArray(['1', '9007199254740993', 42]), 'bigint'), ['1', '9007199254740993', '42']);
     assert.deepEqual(await roundTrip(pgArray([]), 'bigint'), []);

@@ -68,6 +68,30 @@ describe('engine/store GroupCommit', () => {
     assert.deepEqual(batches, [[1, 2, 3], [1], [2], [3]]);
   });
 
+  it('lets a write that may wait ride along with the next one, or go alone once its wait is over', async () => {
+    const batches: number[][] = [];
+    const gc = new GroupCommit<number>(async (items) => {
+      batches.push(items);
+      return items.map(() => undefined);
+    });
+    const lazy = gc.submit(1, 200);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(batches, [], 'still waiting');
+    await Promise.all([lazy, gc.submit(2)]);
+    assert.deepEqual(batches, [[1, 2]], 'taken along by the write that could not wait');
+
+    const started = performance.now();
+    await gc.submit(3, 30);
+    assert.deepEqual(batches, [[1, 2], [3]]);
+    assert.ok(performance.now() - started >= 25, 'alone, it waited its time');
+
+    // Close does not wait out a write's wait.
+    const waiting = gc.submit(4, 60_000);
+    await gc.close();
+    await waiting;
+    assert.deepEqual(batches.at(-1), [4]);
+  });
+
   it('commits pending writes on close, then refuses new ones', async () => {
     const seen: number[] = [];
     const gc = new GroupCommit<number>(async (items) => {

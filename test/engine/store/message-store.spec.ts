@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { KnexMessageStore } from '../../../engine/store/knex-store';
 import type { Dialect } from '../../../engine/store/rows';
-import type { NewMessage } from '../../../engine/store/types';
+import type { NewMessage, StageUpdate, StoredMessage } from '../../../engine/store/types';
 import { DATABASE_URL, postgresUnavailable, targetFor, type StoreTarget } from './helpers';
 
 function message(overrides: Partial<NewMessage> = {}): NewMessage {
@@ -290,6 +290,43 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       // A later success on the failed destination clears the message's ERROR.
       await store.update(m.id, { status: 'SENT', destination: 'nphies', response: 'ok' });
       assert.equal((await store.get(m.id))?.status, 'SENT');
+    });
+
+    it('ends a batch of updates exactly as the same updates written one at a time', async () => {
+      // Submitted without waiting, a message's updates share one group-commit batch (on
+      // PostgreSQL: folded into set-based statements); awaited one by one, each is its own batch.
+      const timeout = { kind: 'transient', code: 'TRANSIENT_ETIMEDOUT' };
+      // Each sequence with the status and attempts it must end with.
+      const sequences: Array<[StageUpdate[], string, number]> = [
+        [[
+          { status: 'TRANSFORMED', transformed: 't' },
+          { status: 'QUEUED', destination: 'fhir' },
+          { status: 'QUEUED', destination: 'nphies' },
+          { status: 'SENT', destination: 'fhir', sent: 'bundle', response: '201' },
+          { status: 'QUEUED', destination: 'nphies', sent: 'claim', error: timeout },
+          { status: 'ERROR', destination: 'nphies', error: { kind: 'integration', code: 'INTEGRATION_REJECTED' } },
+        ], 'ERROR', 3],
+        // A direct status after destination outcomes wins over their aggregate.
+        [[{ status: 'QUEUED', destination: 'fhir' }, { status: 'SENT', destination: 'fhir', response: 'r' }, { status: 'TRANSFORMED', transformed: 'again' }], 'TRANSFORMED', 1],
+        // And a destination outcome after a direct status brings the aggregate back (SENT outranks FILTERED).
+        [[{ status: 'ERROR', error: timeout }, { status: 'SENT', destination: 'a', sent: 's' }, { status: 'FILTERED', destination: 'b' }], 'SENT', 2],
+        [[{ status: 'TRANSFORMED', transformed: 'x' }, { status: 'QUEUED' }, { status: 'ERROR', error: timeout }, { status: 'SENT', sent: 'out', response: 'MSA|AA' }], 'SENT', 2],
+      ];
+      const view = (m: StoredMessage | undefined) => m && {
+        status: m.status, attempts: m.attempts, transformed: m.transformed, sent: m.sent, response: m.response, error: m.error,
+        destinations: (m.destinations ?? []).map((d) => ({ ...d, updatedAt: undefined })),
+      };
+      for (const [updates, status, attempts] of sequences) {
+        const batched = message();
+        const oneByOne = message();
+        await store.receive(batched);
+        await store.receive(oneByOne);
+        await Promise.all(updates.map((u) => store.update(batched.id, u)));
+        for (const u of updates) await store.update(oneByOne.id, u);
+        const got = view(await store.get(batched.id));
+        assert.deepEqual(got, view(await store.get(oneByOne.id)), JSON.stringify(updates));
+        assert.deepEqual([got?.status, got?.attempts], [status, attempts], JSON.stringify(updates));
+      }
     });
 
     it('shows FILTERED when every destination filtered the message', async () => {
