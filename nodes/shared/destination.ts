@@ -35,7 +35,15 @@ export type Deliver = <R>(msg: WaslMsg, send: (msg: never) => void, done: (err?:
 
 /** A destination node's deliver function, holding its sent count (shown as the node status). */
 export function destinationDelivery(options: DestinationOptions): Deliver {
-  const { runtime, channel, destination, status, statusText } = options;
+  const { runtime, channel, destination, status } = options;
+  // The editor's language is fixed for the runtime's life; translating `sending` on every message
+  // was 0.1 ms of the engine's CPU per message in bench:mllp.
+  const texts = new Map<string, string>();
+  const statusText = (key: string): string => {
+    let text = texts.get(key);
+    if (text === undefined) texts.set(key, (text = options.statusText(key)));
+    return text;
+  };
   let sent = 0;
   return async (m, send, done, delivery) => {
     status.set('sending', statusText('sending'));
