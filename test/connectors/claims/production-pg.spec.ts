@@ -366,6 +366,33 @@ describe('connectors/claims/production-pg (PostgreSQL)', function () {
       assert.deepEqual(inFailed, [Number(r.duplicates[0])]);
     });
 
+    it('two batches of one writer sharing keys: the second waits for the first and COPYs straight, its twins going to failed_claims', async () => {
+      const claims = validClaims(40, 1, 77);
+      const twins = claims.slice(0, 10).map((c, i) => ({ ...cloneClaim(c), stagingId: String(500 + i) }));
+      const others = validClaims(30, 600, 78);
+      const first = writer.write({ batchId: 'first', priced: claims.map((c) => pricedRow(c)), failed: [] });
+      const second = writer.write({ batchId: 'second', priced: [...twins, ...others].map((c) => pricedRow(c)), failed: [] });
+      const [r1, r2] = await Promise.all([first, second]);
+      assert.deepEqual([r1.written, r1.duplicates.length], [40, 0]);
+      assert.deepEqual([r2.written, r2.duplicates.length, r2.failed], [30, 10, 10]);
+      assert.deepEqual(new Set(r2.duplicates), new Set(twins.map((t) => t.stagingId)));
+      // Neither took the careful path (temporary table and INSERT ... ON CONFLICT); the second waited.
+      assert.equal(r1.steps?.insert, undefined);
+      assert.equal(r2.steps?.insert, undefined);
+      assert.equal(r1.steps?.keyWait, undefined);
+      assert.ok(typeof r2.steps?.keyWait === 'number');
+      assert.deepEqual(await counts(), { claims: 70, failed_claims: 10, failed_claim_reasons: 10, failed_claim_audit: 0, claim_batches: 2 });
+    });
+
+    it('a batch sharing no key with the writes in flight does not wait for them', async () => {
+      const [r1, r2] = await Promise.all([
+        writer.write({ batchId: 'a', priced: validClaims(20, 1, 90).map((c) => pricedRow(c)), failed: [] }),
+        writer.write({ batchId: 'b', priced: validClaims(20, 100, 91).map((c) => pricedRow(c)), failed: [] }),
+      ]);
+      assert.deepEqual([r1.written, r2.written], [20, 20]);
+      assert.equal(r2.steps?.keyWait, undefined);
+    });
+
     it('two batches racing with the same keys on two pools, listed in opposite orders: exactly one original of each key wins, no deadlock', async () => {
       const twin = (c: Claim, id: number) => ({ ...cloneClaim(c), stagingId: String(id) });
       for (let round = 0; round < 3; round++) {
