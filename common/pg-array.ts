@@ -21,3 +21,15 @@ export function pgArray(values: readonly (string | number | null | undefined)[])
   }
   return out + '}';
 }
+
+/**
+ * A PostgreSQL string constant for text spliced into SQL (where a statement has to travel as plain
+ * text, e.g. several statements in one simple query). Doubled quotes; with any backslash, the
+ * E'' form with backslashes doubled, so the value is the same whatever
+ * `standard_conforming_strings` says (node-postgres's escapeLiteral does the same, one character
+ * at a time).
+ */
+export function pgLiteral(text: string): string {
+  const quoted = text.includes("'") ? text.replace(/'/g, "''") : text;
+  return text.includes('\\') ? `E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
+}

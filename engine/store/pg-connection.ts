@@ -24,19 +24,3 @@ export async function withPgConnection<T>(knex: Knex, work: (connection: PgConne
     await pool.releaseConnection(connection);
   }
 }
-
-/** Runs `work` in one transaction on one pooled connection; rolls back if it throws. */
-export function inPgTransaction<T>(knex: Knex, work: (connection: PgConnection) => Promise<T>): Promise<T> {
-  return withPgConnection(knex, async (connection) => {
-    await connection.query('begin');
-    try {
-      const result = await work(connection);
-      await connection.query('commit');
-      return result;
-    } catch (err) {
-      // A broken connection cannot roll back; the error that matters is the first one.
-      await connection.query('rollback').catch(() => undefined);
-      throw err;
-    }
-  });
-}

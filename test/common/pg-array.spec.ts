@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import knexFactory, { type Knex } from 'knex';
-import { pgArray } from '../../common/pg-array';
+import { pgArray, pgLiteral } from '../../common/pg-array';
 import { TEST_DATABASE_URL, requireService } from '../support/services';
 
 describe('common/pg-array (PostgreSQL)', () => {
@@ -37,5 +37,21 @@ describe('common/pg-array (PostgreSQL)', () => {
     const ids = ['1', '22', '333'];
     assert.equal(pgArray(ids), prepareValue(ids));
     assert.equal(pgArray(['a"b', 'c\\d']), prepareValue(['a"b', 'c\\d']));
+  });
+
+  it('pgLiteral: any text spliced into SQL comes back as it went in, with standard_conforming_strings on or off', async () => {
+    // No '?' among them: knex.raw, used here, would take it for a binding.
+    const values = ["it's", 'back\\slash', "\\'; drop table x; --", "E'x'", '', 'é ✓ 🩺', 'line\nbreak', '$1 $$ %s'];
+    for (const setting of ['on', 'off']) {
+      const rows = (await knex.transaction(async (trx) => {
+        await trx.raw(`SET LOCAL standard_conforming_strings = ${setting}`);
+        return (await trx.raw(`SELECT ${values.map((v, i) => `${pgLiteral(v)} AS v${i}`).join(', ')}`)) as { rows: Array<Record<string, string>> };
+      })).rows;
+      assert.deepEqual(values.map((_, i) => rows[0][`v${i}`]), values, setting);
+    }
+    // And an array literal inside a string literal: how the store sends content in one simple query.
+    const content = ['{"a":"q\\"uote"}', "o'neil", null];
+    const { rows } = (await knex.raw(`SELECT ${pgLiteral(pgArray(content))}::text[] AS a`)) as { rows: Array<{ a: unknown[] }> };
+    assert.deepEqual(rows[0].a, content);
   });
 });

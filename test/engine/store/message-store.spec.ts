@@ -177,6 +177,28 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       for (const m of ms) assert.equal((await store.get(m.id))?.raw, m.raw);
     });
 
+    it('keeps content that needs escaping in batched stage updates byte for byte', async () => {
+      // On PostgreSQL a batch with destination outcomes travels as SQL text with its values
+      // spliced in as literals (updates-postgres.ts): quotes, backslashes and placeholders included.
+      const awkward = ["it's \"quoted\" \\ back\\slash", "E'x' $1 $$ ?", '{braces},commas', 'NULL', '', 'ünïcødé ✓ 🙂', "line\nbreak\r\tTab'; drop table messages; --"];
+      const ms = awkward.map(() => message());
+      for (const m of ms) await store.receive(m);
+      await Promise.all(
+        ms.flatMap((m, i) => [
+          store.update(m.id, { status: 'TRANSFORMED', transformed: awkward[i] }),
+          store.update(m.id, { status: 'SENT', destination: 'fhir', sent: awkward[i], response: awkward[(i + 1) % awkward.length], error: { text: awkward[i] } }),
+        ]),
+      );
+      for (const [i, m] of ms.entries()) {
+        const got = await store.get(m.id);
+        assert.equal(got?.transformed, awkward[i]);
+        assert.deepEqual(
+          [got?.destinations?.[0].sent, got?.destinations?.[0].response, got?.destinations?.[0].error],
+          [awkward[i], awkward[(i + 1) % awkward.length], { text: awkward[i] }],
+        );
+      }
+    });
+
     it('rejects a reused id for a different message', async () => {
       const first = message();
       await store.receive(first);
