@@ -4,7 +4,8 @@
  * prepared-statement `receive` (see receive.ts).
  *
  * `markAccepted` and `update` run on every message at every stage, so they go through group
- * commit (group-commit.ts): one transaction per batch of queued writes instead of one per call.
+ * commit (group-commit.ts): one transaction per batch of queued writes instead of one per call,
+ * folded per message and written by updates-postgres.ts or updates-sqlite.ts.
  * A destination update writes its content to `message_destinations`; the message row then shows
  * the most urgent status over its destinations (ERROR > QUEUED > TRANSFORMED > RECEIVED > SENT >
  * FILTERED), the total attempts and the last error.
@@ -14,15 +15,14 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ValidationError } from '../../common/errors';
 import { logger } from '../../common/logger';
-import { encodeContent } from './content-codec';
 import { GroupCommit } from './group-commit';
 import { migrateLatest } from './migrations';
 import { receiveOnSqlite, receiveRow } from './receive';
 import { PostgresReceiver } from './receive-postgres';
-import { AGGREGATE_STATUS_SQL, UNKNOWN_MESSAGE_CODE, countsAsAttempt, unknownMessage } from './stage-updates';
-import { commitWritesOnPostgres, type StoreWrite } from './updates-postgres';
+import { UNKNOWN_MESSAGE_CODE, type StoreWrite } from './stage-updates';
+import { commitWritesOnPostgres } from './updates-postgres';
+import { commitWritesOnSqlite } from './updates-sqlite';
 import {
-  encodeError,
   toDbTime,
   toDestinationOutcome,
   toStoredMessage,
@@ -58,18 +58,14 @@ const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
 /** Parallel group-commit transactions on PostgreSQL (knex's pool holds 10 connections). */
 const PG_WRITE_LANES = 4;
-/** How long a PostgreSQL accept flag may wait to share its lane's next statement. */
+/** How long an accept flag may wait to share its lane's next statement. */
 const ACCEPT_WAIT_MS = 20;
-/** Ids per `where id in (...)`: well under SQLite's 32,766 bound parameters. */
-const ACCEPT_CHUNK = 500;
 /** How long an SQLite connection waits for another one (e.g. the embedded transport) to release the write lock. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 export class KnexMessageStore implements MessageStore {
   /** Group-commit lanes; a message's writes always take the same lane, so they commit in order. */
   private readonly lanes: GroupCommit<Write>[];
-  /** SQLite's accept flags (PostgreSQL's take the message's lane). */
-  private readonly acceptLane: GroupCommit<Write>;
   /** PostgreSQL: receives, batched into one statement (receive-postgres.ts). */
   private readonly pgReceiver: PostgresReceiver | undefined;
   private closing: Promise<void> | undefined;
@@ -85,7 +81,6 @@ export class KnexMessageStore implements MessageStore {
     // batches in parallel; lanes touch disjoint messages, so they never wait on each other's locks.
     const lanes = dialect === 'postgres' ? PG_WRITE_LANES : 1;
     this.lanes = Array.from({ length: lanes }, () => new GroupCommit<Write>((batch) => this.commitWrites(batch)));
-    this.acceptLane = new GroupCommit<Write>((batch) => this.commitWrites(batch));
     this.pgReceiver = dialect === 'postgres' ? new PostgresReceiver(knex) : undefined;
   }
 
@@ -143,12 +138,11 @@ export class KnexMessageStore implements MessageStore {
   }
 
   async markAccepted(id: string): Promise<void> {
-    // PostgreSQL: the message's own lane, so the flag never waits for a lock held by a
-    // transaction writing the same row on another connection (updates-postgres.ts).
-    // Nothing waits for the flag (only a resend's dedupe shortcut reads it), so it may wait for
-    // the message's next update and go in the same statement.
-    if (this.dialect === 'postgres') return this.laneFor(id).submit({ kind: 'accept', id }, ACCEPT_WAIT_MS);
-    return this.acceptLane.submit({ kind: 'accept', id });
+    // The message's own lane, so the flag never waits for a lock held by a transaction writing
+    // the same row on another connection (updates-postgres.ts). Nothing waits for the flag (only
+    // a resend's dedupe shortcut reads it), so it may wait for the message's next update and go
+    // in the same statement.
+    return this.laneFor(id).submit({ kind: 'accept', id }, ACCEPT_WAIT_MS);
   }
 
   async update(id: string, update: StageUpdate): Promise<void> {
@@ -223,7 +217,7 @@ export class KnexMessageStore implements MessageStore {
   /** Commits queued writes, then closes the connections. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all([...this.lanes, this.acceptLane].map((lane) => lane.close()));
+      await Promise.all(this.lanes.map((lane) => lane.close()));
       await this.pgReceiver?.close();
       await this.knex.destroy();
     })();
@@ -238,76 +232,19 @@ export class KnexMessageStore implements MessageStore {
   }
 
   /**
-   * One transaction for the whole batch, one time stamp for it too. The batch's accepts go first,
-   * as one statement per chunk: they only set `accepted`, so moving them ahead of updates of the
-   * same message changes nothing. Updates then run in order.
+   * One batch, folded per message (stage-updates.ts `foldWrites`) and written in one transaction
+   * with one time stamp: PostgreSQL in one round trip (updates-postgres.ts), SQLite with prepared
+   * statements (updates-sqlite.ts).
    */
   private async commitWrites(batch: Write[]): Promise<Array<Error | undefined>> {
-    const now = toDbTime(this.dialect, new Date());
     try {
-      return await this.commitBatch(batch, now);
+      return this.dialect === 'postgres' ? await commitWritesOnPostgres(this.knex, batch, new Date()) : await commitWritesOnSqlite(this.knex, batch, Date.now());
     } catch (err) {
-      // Only the driver's code: knex error messages carry SQL text, and this log must stay free of content.
+      // Only the driver's code: error messages carry SQL text, and this log must stay free of content.
       const code = (err as { code?: unknown }).code;
       this.log.warn('store batch failed; group commit retries its writes one by one', { batch: batch.length, code });
       throw err;
     }
-  }
-
-  private async commitBatch(batch: Write[], now: Date | number): Promise<Array<Error | undefined>> {
-    // PostgreSQL: the whole batch in at most two set-based statements (updates-postgres.ts).
-    // SQLite: one update at a time.
-    if (this.dialect === 'postgres') return commitWritesOnPostgres(this.knex, batch, now as Date);
-    return this.knex.transaction(async (trx) => {
-      const out: Array<Error | undefined> = new Array(batch.length);
-      const acceptIds = [...new Set(batch.filter((w) => w.kind === 'accept').map((w) => w.id))];
-      const accepted = new Set<string>();
-      for (let i = 0; i < acceptIds.length; i += ACCEPT_CHUNK) {
-        const rows: Array<{ id: string }> = await trx('messages')
-          .whereIn('id', acceptIds.slice(i, i + ACCEPT_CHUNK))
-          .update({ accepted: true }, ['id']);
-        for (const r of rows) accepted.add(r.id);
-      }
-      for (const [i, w] of batch.entries()) {
-        if (w.kind === 'accept') out[i] = accepted.has(w.id) ? undefined : unknownMessage(w.id);
-        else out[i] = await this.applyUpdate(trx, w.id, w.update, now);
-      }
-      return out;
-    });
-  }
-
-  private async applyUpdate(trx: Knex.Transaction, id: string, u: StageUpdate, now: Date | number): Promise<Error | undefined> {
-    const attempt = countsAsAttempt(u) ? 1 : 0;
-    const error = encodeError(u.error);
-    if (u.destination === undefined) {
-      const set: Record<string, unknown> = { status: u.status, updated_at: now, attempts: trx.raw('attempts + ?', [attempt]) };
-      if (u.transformed !== undefined) set.transformed = encodeContent(u.transformed);
-      if (u.sent !== undefined) set.sent = encodeContent(u.sent);
-      if (u.response !== undefined) set.response = encodeContent(u.response);
-      if (error !== undefined) set.error = error;
-      const n = await trx('messages').where({ id }).update(set);
-      return n === 0 ? unknownMessage(id) : undefined;
-    }
-
-    // A destination's outcome: its content goes on its own row; the message row keeps the total
-    // attempts, the last error and the aggregate status (AGGREGATE_STATUS_SQL).
-    const msgSet: Record<string, unknown> = { updated_at: now, attempts: trx.raw('attempts + ?', [attempt]) };
-    if (u.transformed !== undefined) msgSet.transformed = encodeContent(u.transformed);
-    if (error !== undefined) msgSet.error = error;
-    // First, so an unknown id is reported here rather than as a foreign-key failure that would abort the batch.
-    const n = await trx('messages').where({ id }).update(msgSet);
-    if (n === 0) return unknownMessage(id);
-
-    const dest: Record<string, unknown> = { status: u.status, updated_at: now };
-    if (u.sent !== undefined) dest.sent = encodeContent(u.sent);
-    if (u.response !== undefined) dest.response = encodeContent(u.response);
-    if (error !== undefined) dest.error = error;
-    await trx('message_destinations')
-      .insert({ message_id: id, destination: u.destination, attempts: attempt, ...dest })
-      .onConflict(['message_id', 'destination'])
-      .merge({ ...dest, attempts: trx.raw('message_destinations.attempts + ?', [attempt]) });
-    await trx('messages').where({ id }).update({ status: trx.raw(AGGREGATE_STATUS_SQL) });
-    return undefined;
   }
 }
 

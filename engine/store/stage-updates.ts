@@ -1,10 +1,16 @@
 /**
- * What a stage update means for the stored rows, shared by both ways of writing it: one update at
- * a time (knex-store.ts, SQLite) and a whole group-commit batch in set-based statements
- * (updates-postgres.ts). Both must leave the same rows behind; the store's contract suite runs
- * the same tests against each.
+ * What a stage update means for the stored rows, shared by the two dialects' batch writers
+ * (updates-postgres.ts, updates-sqlite.ts): the status aggregate over destinations, what counts
+ * as an attempt, and `foldWrites`, which turns a group-commit batch into one change per row.
+ *
+ * Folding gives the same rows as applying the updates one by one: statuses are last-wins,
+ * attempts add up, and content and error columns take the last value given (an update never
+ * clears one). The store's contract suite checks a batch against the same updates one at a time,
+ * and against the statuses and attempts they must end with, on both databases.
  */
 import { TransientError } from '../../common/errors';
+import { encodeContent } from './content-codec';
+import { encodeError } from './rows';
 import type { StageUpdate } from './types';
 
 /**
@@ -36,4 +42,83 @@ export const UNKNOWN_MESSAGE_CODE = 'TRANSIENT_STORE_UNKNOWN_MESSAGE';
  */
 export function unknownMessage(id: string): Error {
   return new TransientError('STORE_UNKNOWN_MESSAGE', `No stored message with id ${id}`);
+}
+
+/** One queued write: a message's accept flag (its queued copy is confirmed) or a stage update. */
+export type StoreWrite = { kind: 'accept'; id: string } | { kind: 'update'; id: string; update: StageUpdate };
+
+/** The net change of one batch to one `messages` row. */
+export interface MessageChange {
+  id: string;
+  /** `keep`: only the accept flag changes; `destinations`: the status is their aggregate. */
+  statusFrom: 'keep' | 'set' | 'destinations';
+  /** With `set`, the status. */
+  status: string | null;
+  /** A stage update is progress (updated_at moves); an accept flag alone is bookkeeping and leaves it. */
+  touched: boolean;
+  accepted: boolean;
+  attempts: number;
+  transformed: string | null;
+  sent: string | null;
+  response: string | null;
+  error: string | null;
+}
+
+/** The net change of one batch to one `message_destinations` row. */
+export interface DestinationChange {
+  id: string;
+  destination: string;
+  status: string;
+  attempts: number;
+  sent: string | null;
+  response: string | null;
+  error: string | null;
+}
+
+/**
+ * The batch as one change per row, in key order (so that concurrent batches take their row
+ * locks in the same order).
+ */
+export function foldWrites(writes: readonly StoreWrite[]): { messages: MessageChange[]; destinations: DestinationChange[] } {
+  const messages = new Map<string, MessageChange>();
+  const destinations = new Map<string, DestinationChange>();
+  for (const w of writes) {
+    const id = w.id;
+    let m = messages.get(id);
+    if (!m) {
+      m = { id, statusFrom: 'keep', status: null, touched: false, accepted: false, attempts: 0, transformed: null, sent: null, response: null, error: null };
+      messages.set(id, m);
+    }
+    if (w.kind === 'accept') {
+      m.accepted = true;
+      continue;
+    }
+    const u = w.update;
+    const attempt = countsAsAttempt(u) ? 1 : 0;
+    const error = encodeError(u.error) ?? null;
+    m.touched = true;
+    m.attempts += attempt;
+    if (u.transformed !== undefined) m.transformed = encodeContent(u.transformed);
+    if (error !== null) m.error = error;
+    if (u.destination === undefined) {
+      m.statusFrom = 'set';
+      m.status = u.status;
+      if (u.sent !== undefined) m.sent = encodeContent(u.sent);
+      if (u.response !== undefined) m.response = encodeContent(u.response);
+      continue;
+    }
+    m.statusFrom = 'destinations';
+    m.status = null;
+    const key = `${id}\u0000${u.destination}`;
+    let d = destinations.get(key);
+    if (!d) destinations.set(key, (d = { id, destination: u.destination, status: u.status, attempts: 0, sent: null, response: null, error: null }));
+    d.status = u.status;
+    d.attempts += attempt;
+    if (u.sent !== undefined) d.sent = encodeContent(u.sent);
+    if (u.response !== undefined) d.response = encodeContent(u.response);
+    if (error !== null) d.error = error;
+  }
+  const byKey = <T extends { id: string; destination?: string }>(a: T, b: T) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : (a.destination ?? '') < (b.destination ?? '') ? -1 : (a.destination ?? '') > (b.destination ?? '') ? 1 : 0;
+  return { messages: [...messages.values()].sort(byKey), destinations: [...destinations.values()].sort(byKey) };
 }

@@ -22,99 +22,14 @@
  * spent more CPU planning that statement on every call than the two round trips cost (bench:mllp
  * production c8: PostgreSQL 1.3 -> 2.3 ms per message).
  *
- * The batch is first folded per message (and per message and destination), which gives the same
- * rows as applying the updates one by one (knex-store.ts does that on SQLite, and the store's
- * contract suite runs on both): statuses are last-wins, attempts add up, and content and error
- * columns take the last value given (an update never clears one). A message whose last update
- * in the batch came from a destination shows the aggregate over its destination rows, computed
- * after they are written.
+ * The batch is first folded per message (stage-updates.ts `foldWrites`, shared with SQLite). A
+ * message whose last update in the batch came from a destination shows the aggregate over its
+ * destination rows, computed after they are written.
  */
 import type { Knex } from 'knex';
 import { pgArray, pgLiteral } from '../../common/pg-array';
-import { encodeContent } from './content-codec';
 import { withPgConnection } from './pg-connection';
-import { encodeError } from './rows';
-import { AGGREGATE_STATUS_SQL, countsAsAttempt, unknownMessage } from './stage-updates';
-import type { StageUpdate } from './types';
-
-/** One queued write: a message's accept flag (its queued copy is confirmed) or a stage update. */
-export type StoreWrite = { kind: 'accept'; id: string } | { kind: 'update'; id: string; update: StageUpdate };
-
-/** The net change of one batch to one `messages` row. */
-export interface MessageChange {
-  id: string;
-  /** `keep`: only the accept flag changes; `destinations`: the status is their aggregate. */
-  statusFrom: 'keep' | 'set' | 'destinations';
-  /** With `set`, the status. */
-  status: string | null;
-  /** A stage update is progress (updated_at moves); an accept flag alone is bookkeeping and leaves it. */
-  touched: boolean;
-  accepted: boolean;
-  attempts: number;
-  transformed: string | null;
-  sent: string | null;
-  response: string | null;
-  error: string | null;
-}
-
-/** The net change of one batch to one `message_destinations` row. */
-export interface DestinationChange {
-  id: string;
-  destination: string;
-  status: string;
-  attempts: number;
-  sent: string | null;
-  response: string | null;
-  error: string | null;
-}
-
-/**
- * The batch as one change per row, in key order (so that concurrent batches take their row
- * locks in the same order).
- */
-export function foldWrites(writes: readonly StoreWrite[]): { messages: MessageChange[]; destinations: DestinationChange[] } {
-  const messages = new Map<string, MessageChange>();
-  const destinations = new Map<string, DestinationChange>();
-  for (const w of writes) {
-    const id = w.id;
-    let m = messages.get(id);
-    if (!m) {
-      m = { id, statusFrom: 'keep', status: null, touched: false, accepted: false, attempts: 0, transformed: null, sent: null, response: null, error: null };
-      messages.set(id, m);
-    }
-    if (w.kind === 'accept') {
-      m.accepted = true;
-      continue;
-    }
-    const u = w.update;
-    const attempt = countsAsAttempt(u) ? 1 : 0;
-    const error = encodeError(u.error) ?? null;
-    m.touched = true;
-    m.attempts += attempt;
-    if (u.transformed !== undefined) m.transformed = encodeContent(u.transformed);
-    if (error !== null) m.error = error;
-    if (u.destination === undefined) {
-      m.statusFrom = 'set';
-      m.status = u.status;
-      if (u.sent !== undefined) m.sent = encodeContent(u.sent);
-      if (u.response !== undefined) m.response = encodeContent(u.response);
-      continue;
-    }
-    m.statusFrom = 'destinations';
-    m.status = null;
-    const key = `${id}\u0000${u.destination}`;
-    let d = destinations.get(key);
-    if (!d) destinations.set(key, (d = { id, destination: u.destination, status: u.status, attempts: 0, sent: null, response: null, error: null }));
-    d.status = u.status;
-    d.attempts += attempt;
-    if (u.sent !== undefined) d.sent = encodeContent(u.sent);
-    if (u.response !== undefined) d.response = encodeContent(u.response);
-    if (error !== null) d.error = error;
-  }
-  const byKey = <T extends { id: string; destination?: string }>(a: T, b: T) =>
-    a.id < b.id ? -1 : a.id > b.id ? 1 : (a.destination ?? '') < (b.destination ?? '') ? -1 : (a.destination ?? '') > (b.destination ?? '') ? 1 : 0;
-  return { messages: [...messages.values()].sort(byKey), destinations: [...destinations.values()].sort(byKey) };
-}
+import { AGGREGATE_STATUS_SQL, foldWrites, unknownMessage, type StoreWrite } from './stage-updates';
 
 // Destination rows first: the messages statement reads them for the aggregate status. A row for
 // a message that does not exist (yet) is skipped, not a foreign-key error that would fail the
