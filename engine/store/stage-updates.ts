@@ -26,6 +26,21 @@ export const AGGREGATE_STATUS_SQL = `(select case max(${STATUS_RANK_SQL}) when 5
   from message_destinations d where d.message_id = messages.id)`;
 
 /**
+ * How a destination outcome merges into an existing `message_destinations` row, as the
+ * `on conflict` action of both dialects' upserts: the status is replaced, attempts add up, content
+ * and error keep their old value when the update gives none. `row` names the existing row.
+ */
+export function destinationMergeSql(row: string): string {
+  return `on conflict (message_id, destination) do update set
+    status = excluded.status,
+    attempts = ${row}.attempts + excluded.attempts,
+    sent = coalesce(excluded.sent, ${row}.sent),
+    response = coalesce(excluded.response, ${row}.response),
+    error = coalesce(excluded.error, ${row}.error),
+    updated_at = excluded.updated_at`;
+}
+
+/**
  * Whether an update records one delivery attempt that ended: SENT, ERROR, or QUEUED carrying an
  * error (a transient failure queued for retry). QUEUED without an error is the first enqueue, and
  * RECEIVED/TRANSFORMED/FILTERED are not deliveries.

@@ -29,7 +29,7 @@
 import type { Knex } from 'knex';
 import { pgArray, pgLiteral } from '../../common/pg-array';
 import { withPgConnection } from './pg-connection';
-import { AGGREGATE_STATUS_SQL, foldWrites, unknownMessage, type StoreWrite } from './stage-updates';
+import { AGGREGATE_STATUS_SQL, destinationMergeSql, foldWrites, unknownMessage, type StoreWrite } from './stage-updates';
 
 // Destination rows first: the messages statement reads them for the aggregate status. A row for
 // a message that does not exist (yet) is skipped, not a foreign-key error that would fail the
@@ -40,13 +40,7 @@ const DESTINATIONS_SQL = `insert into message_destinations as d
   from unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[])
     as v(message_id, destination, status, attempts, sent, response, error)
   where exists (select 1 from messages m where m.id = v.message_id)
-  on conflict (message_id, destination) do update set
-    status = excluded.status,
-    attempts = d.attempts + excluded.attempts,
-    sent = coalesce(excluded.sent, d.sent),
-    response = coalesce(excluded.response, d.response),
-    error = coalesce(excluded.error, d.error),
-    updated_at = excluded.updated_at`;
+  ${destinationMergeSql('d')}`;
 
 // Columns an accept flag alone leaves as they are keep their old values, so PostgreSQL can update
 // the row in place (HOT) when no indexed column changed and the page has room.

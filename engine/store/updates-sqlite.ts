@@ -9,8 +9,7 @@
  * bench:mllp's embedded profile), as receive.ts found for receives.
  */
 import type { Knex } from 'knex';
-import { AGGREGATE_STATUS_SQL } from './stage-updates';
-import { foldWrites, unknownMessage, type StoreWrite } from './stage-updates';
+import { AGGREGATE_STATUS_SQL, destinationMergeSql, foldWrites, unknownMessage, type StoreWrite } from './stage-updates';
 
 /** The slice of better-sqlite3's API used here (the package ships no types). */
 interface SqliteStatement {
@@ -30,13 +29,7 @@ interface Statements {
 // would fail the batch; the message statement then reports the message unknown.
 const DESTINATION_SQL = `insert into message_destinations (message_id, destination, status, attempts, sent, response, error, updated_at)
   select ?, ?, ?, ?, ?, ?, ?, ? where exists (select 1 from messages where id = ?)
-  on conflict (message_id, destination) do update set
-    status = excluded.status,
-    attempts = message_destinations.attempts + excluded.attempts,
-    sent = coalesce(excluded.sent, message_destinations.sent),
-    response = coalesce(excluded.response, message_destinations.response),
-    error = coalesce(excluded.error, message_destinations.error),
-    updated_at = excluded.updated_at`;
+  ${destinationMergeSql('message_destinations')}`;
 
 // After the destination rows, so the aggregate reads them (one connection, one transaction).
 const MESSAGE_SQL = `update messages set
