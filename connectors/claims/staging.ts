@@ -145,14 +145,14 @@ export class ClaimsStaging {
     return this.knex.transaction(async (trx) => {
       await trx.raw(`SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)`);
       const { rows } = (await trx.raw(
-      `UPDATE ${t} s SET status = 'in_flight', claimed_by = ?, claimed_at = ?, attempts = s.attempts + 1
-         FROM (SELECT id FROM ${t} WHERE ${where} ORDER BY status, id LIMIT ? FOR UPDATE SKIP LOCKED) picked
-        WHERE s.id = picked.id
-        RETURNING s.id::text AS id, s.claim_id, s.facility_id, s.frequency, s.original_reference, s.payer_id, s.member_id,
-                  s.patient_family, s.patient_given, to_char(s.birth_date, 'YYYY-MM-DD') AS birth_date, s.sex,
-                  s.billing_npi, s.rendering_npi, s.place_of_service, s.diagnoses, s.lines,
-                  s.total_charge_cents::text AS total_charge_cents, s.locality_mac, s.locality_number`,
-      [this.options.workerId, claimedAt, ...bindings, limit] as Knex.RawBinding[],
+        `UPDATE ${t} s SET status = 'in_flight', claimed_by = ?, claimed_at = ?, attempts = s.attempts + 1
+           FROM (SELECT id FROM ${t} WHERE ${where} ORDER BY status, id LIMIT ? FOR UPDATE SKIP LOCKED) picked
+          WHERE s.id = picked.id
+          RETURNING s.id::text AS id, s.claim_id, s.facility_id, s.frequency, s.original_reference, s.payer_id, s.member_id,
+                    s.patient_family, s.patient_given, to_char(s.birth_date, 'YYYY-MM-DD') AS birth_date, s.sex,
+                    s.billing_npi, s.rendering_npi, s.place_of_service, s.diagnoses, s.lines,
+                    s.total_charge_cents::text AS total_charge_cents, s.locality_mac, s.locality_number`,
+        [this.options.workerId, claimedAt, ...bindings, limit] as Knex.RawBinding[],
       )) as { rows: StagingRow[] };
       return rows;
     });

@@ -23,7 +23,7 @@ export class GroupCommit<T> {
   private pending: Entry<T>[] = [];
   private running = false;
   /** The pending start of the next batch, and when it is due (performance.now()). */
-  private timer: { handle: NodeJS.Timeout | NodeJS.Immediate; dueAt: number } | undefined;
+  private timer: { cancel: () => void; dueAt: number } | undefined;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -70,15 +70,18 @@ export class GroupCommit<T> {
     if (this.running) return;
     const dueAt = performance.now() + waitMs;
     if (this.timer && this.timer.dueAt <= dueAt) return;
-    if (this.timer) {
-      clearTimeout(this.timer.handle as NodeJS.Timeout);
-      clearImmediate(this.timer.handle as NodeJS.Immediate);
-    }
+    this.timer?.cancel();
     const start = () => {
       this.timer = undefined;
       void this.drain();
     };
-    this.timer = { handle: waitMs > 0 ? setTimeout(start, waitMs) : setImmediate(start), dueAt };
+    if (waitMs > 0) {
+      const handle = setTimeout(start, waitMs);
+      this.timer = { cancel: () => clearTimeout(handle), dueAt };
+    } else {
+      const handle = setImmediate(start);
+      this.timer = { cancel: () => clearImmediate(handle), dueAt };
+    }
   }
 
   private async drain(): Promise<void> {

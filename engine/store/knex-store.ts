@@ -1,7 +1,8 @@
 /**
  * The message store on knex: SQLite (better-sqlite3, the embedded default) or PostgreSQL
- * (production), same migrations and queries apart from the time column type and SQLite's
- * prepared-statement `receive` (see receive.ts).
+ * (production), same migrations and queries apart from the time column type and the hot writes,
+ * which each dialect does its own way: `receive` (receive.ts, receive-postgres.ts) and stage
+ * updates (updates-sqlite.ts, updates-postgres.ts).
  *
  * `markAccepted` and `update` run on every message at every stage, so they go through group
  * commit (group-commit.ts): one transaction per batch of queued writes instead of one per call,
@@ -51,9 +52,6 @@ export interface KnexStoreOptions {
   schema?: string;
 }
 
-/** A queued write for group commit. */
-type Write = StoreWrite;
-
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
 /** Parallel group-commit transactions on PostgreSQL (knex's pool holds 10 connections). */
@@ -65,7 +63,7 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 export class KnexMessageStore implements MessageStore {
   /** Group-commit lanes; a message's writes always take the same lane, so they commit in order. */
-  private readonly lanes: GroupCommit<Write>[];
+  private readonly lanes: GroupCommit<StoreWrite>[];
   /** PostgreSQL: receives, batched into one statement (receive-postgres.ts). */
   private readonly pgReceiver: PostgresReceiver | undefined;
   private closing: Promise<void> | undefined;
@@ -80,7 +78,7 @@ export class KnexMessageStore implements MessageStore {
     // SQLite has one connection, so one lane. On PostgreSQL each lane is a connection committing
     // batches in parallel; lanes touch disjoint messages, so they never wait on each other's locks.
     const lanes = dialect === 'postgres' ? PG_WRITE_LANES : 1;
-    this.lanes = Array.from({ length: lanes }, () => new GroupCommit<Write>((batch) => this.commitWrites(batch)));
+    this.lanes = Array.from({ length: lanes }, () => new GroupCommit<StoreWrite>((batch) => this.commitWrites(batch)));
     this.pgReceiver = dialect === 'postgres' ? new PostgresReceiver(knex) : undefined;
   }
 
@@ -224,7 +222,7 @@ export class KnexMessageStore implements MessageStore {
     return this.closing;
   }
 
-  private laneFor(id: string): GroupCommit<Write> {
+  private laneFor(id: string): GroupCommit<StoreWrite> {
     if (this.lanes.length === 1) return this.lanes[0];
     let h = 0;
     for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) | 0;
@@ -236,7 +234,7 @@ export class KnexMessageStore implements MessageStore {
    * with one time stamp: PostgreSQL in one round trip (updates-postgres.ts), SQLite with prepared
    * statements (updates-sqlite.ts).
    */
-  private async commitWrites(batch: Write[]): Promise<Array<Error | undefined>> {
+  private async commitWrites(batch: StoreWrite[]): Promise<Array<Error | undefined>> {
     try {
       return this.dialect === 'postgres' ? await commitWritesOnPostgres(this.knex, batch, new Date()) : await commitWritesOnSqlite(this.knex, batch, Date.now());
     } catch (err) {

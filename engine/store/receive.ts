@@ -13,6 +13,7 @@
 import type { Knex } from 'knex';
 import { ValidationError } from '../../common/errors';
 import { encodeContent } from './content-codec';
+import { preparedPerConnection, type SqliteDatabase } from './sqlite-connection';
 import type { MessageStatus, NewMessage, ReceiveResult } from './types';
 
 /** The columns `receive` writes, in `messages`' naming. */
@@ -88,42 +89,18 @@ export async function receiveWithKnex(knex: Knex, row: ReceiveRow): Promise<Rece
   throw vanished(row.id);
 }
 
-/** The slice of better-sqlite3's API used here (the package ships no types). */
-interface SqliteStatement {
-  run(...params: unknown[]): { changes: number };
-  get(...params: unknown[]): unknown;
-}
-interface SqliteDatabase {
-  prepare(sql: string): SqliteStatement;
-}
-
-interface SqliteStatements {
-  insert: SqliteStatement;
-  byKey: SqliteStatement;
-  byId: SqliteStatement;
-}
-
-/** Prepared once per connection; the pool may replace a connection, hence the WeakMap. */
-const prepared = new WeakMap<SqliteDatabase, SqliteStatements>();
-
-function statementsFor(db: SqliteDatabase): SqliteStatements {
-  let s = prepared.get(db);
-  if (!s) {
-    s = {
-      insert: db.prepare(
-        `insert into messages (id, channel, correlation_id, sender, control_id, message_type, patient_key, status,
-           accepted, raw, attempts, received_at, updated_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing`,
-      ),
-      byKey: db.prepare(
-        `select ${EXISTING_COLUMNS.join(', ')} from messages where channel = ? and sender = ? and control_id = ? and reprocess_of is null`,
-      ),
-      byId: db.prepare('select id from messages where id = ?'),
-    };
-    prepared.set(db, s);
-  }
-  return s;
-}
+/** The receive's statements, prepared once per connection (sqlite-connection.ts). */
+const statementsFor = preparedPerConnection((db) => ({
+  insert: db.prepare(
+    `insert into messages (id, channel, correlation_id, sender, control_id, message_type, patient_key, status,
+       accepted, raw, attempts, received_at, updated_at)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing`,
+  ),
+  byKey: db.prepare(
+    `select ${EXISTING_COLUMNS.join(', ')} from messages where channel = ? and sender = ? and control_id = ? and reprocess_of is null`,
+  ),
+  byId: db.prepare('select id from messages where id = ?'),
+}));
 
 export async function receiveOnSqlite(knex: Knex, row: ReceiveRow): Promise<ReceiveResult> {
   // Holding the pool's only connection keeps group-commit transactions out while this runs.

@@ -8,7 +8,7 @@
  *
  * Why: bench:mllp in production mode made seven statements per message here (TRANSFORMED, then
  * QUEUED and SENT at three each). Every statement is a round trip, a socket write costing the
- * engine tens of microseconds on this VM, and a planning and index-maintenance pass in
+ * engine about a hundred microseconds on this VM, and a planning and index-maintenance pass in
  * PostgreSQL: writes of the store were about a fifth of the engine's CPU and most of
  * PostgreSQL's per message.
  *

@@ -6,24 +6,11 @@
  *
  * Why: through knex's query builder each update was one to three statements, each rebuilt and
  * re-prepared (knex and better-sqlite3's prepare were about 15% of the engine's CPU in
- * bench:mllp's embedded profile), as receive.ts found for receives.
+ * bench:mllp's embedded profile), as receive.ts found for receives (sqlite-connection.ts).
  */
 import type { Knex } from 'knex';
+import { preparedPerConnection, type SqliteDatabase } from './sqlite-connection';
 import { AGGREGATE_STATUS_SQL, destinationMergeSql, foldWrites, unknownMessage, type StoreWrite } from './stage-updates';
-
-/** The slice of better-sqlite3's API used here (the package ships no types). */
-interface SqliteStatement {
-  run(...params: unknown[]): { changes: number };
-}
-interface SqliteDatabase {
-  prepare(sql: string): SqliteStatement;
-  transaction<T>(fn: () => T): () => T;
-}
-
-interface Statements {
-  destination: SqliteStatement;
-  message: SqliteStatement;
-}
 
 // A destination row for a message that does not exist is skipped, not a foreign-key error that
 // would fail the batch; the message statement then reports the message unknown.
@@ -43,17 +30,7 @@ const MESSAGE_SQL = `update messages set
     error = coalesce(?, error)
   where id = ?`;
 
-/** Prepared once per connection; the pool may replace a connection, hence the WeakMap. */
-const prepared = new WeakMap<SqliteDatabase, Statements>();
-
-function statementsFor(db: SqliteDatabase): Statements {
-  let s = prepared.get(db);
-  if (!s) {
-    s = { destination: db.prepare(DESTINATION_SQL), message: db.prepare(MESSAGE_SQL) };
-    prepared.set(db, s);
-  }
-  return s;
-}
+const statementsFor = preparedPerConnection((db) => ({ destination: db.prepare(DESTINATION_SQL), message: db.prepare(MESSAGE_SQL) }));
 
 /** Writes one batch; per write, undefined or the error for that write alone (an unknown id). */
 export async function commitWritesOnSqlite(knex: Knex, writes: readonly StoreWrite[], now: number): Promise<Array<Error | undefined>> {
