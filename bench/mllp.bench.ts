@@ -7,7 +7,7 @@
  * Asserts nothing: exit 0 whatever the figures, 1 only when an engine could not start.
  *
  * Knobs (environment): BENCH_MLLP_MESSAGES (3000), BENCH_MLLP_SECONDS (8), BENCH_MLLP_WARMUP
- * (300), BENCH_MLLP_MODES (comma list of embedded, production, split, intake; default all), BENCH_MLLP_FHIR (`builtin`, or `stub` for a no-op FHIR destination that shows the
+ * (300), BENCH_MLLP_MODES (comma list of embedded, production, split, intake, floor; default all), BENCH_MLLP_FHIR (`builtin`, or `stub` for a no-op FHIR destination that shows the
  * engine's own cost), BENCH_MLLP_PROFILE_DIR (write engine CPU profiles there). The load generator runs in
  * this process and the engine in another, on the same machine: on 2 cores they compete.
  *
@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { startEchoServer } from '../connectors/mllp/echo-server';
 import { adtMessage } from '../test/support/adt';
 import type { EngineProcess } from '../test/support/engine-process';
+import { measureDurabilityFloor, type FloorFigures } from './mllp/durability-floor';
 import { benchEngine, type EngineBench, type Plan } from './mllp/engine';
 import { runLoad, type LoadResult } from './mllp/load';
 import { startFhirStub } from './mllp/fhir-stub';
@@ -119,7 +120,7 @@ async function engines(tag: string, engineRun: EngineRun): Promise<number> {
   const enginesOff = process.env.BENCH_MLLP_ENGINES === '0';
   const off = { skipped: 'BENCH_MLLP_ENGINES=0' };
   // BENCH_MLLP_MODES=intake,production (any of embedded, production, split, intake) runs only those.
-  const modes = new Set((process.env.BENCH_MLLP_MODES || 'embedded,production,split,intake').split(',').map((m) => m.trim()));
+  const modes = new Set((process.env.BENCH_MLLP_MODES || 'embedded,production,split,intake,floor').split(',').map((m) => m.trim()));
   const unselected = (mode: string) => (modes.has(mode) ? undefined : { skipped: 'not in BENCH_MLLP_MODES' });
   const embedded: EngineBench | { skipped: string } = enginesOff ? off : unselected('embedded') ?? (await engineRun('embedded'));
   if ('startError' in embedded && embedded.startError) log(`  embedded engine did not start:\n${embedded.startError}`);
@@ -127,14 +128,20 @@ async function engines(tag: string, engineRun: EngineRun): Promise<number> {
   let production: EngineBench | { skipped: string };
   let split: EngineBench | { skipped: string };
   let intake: EngineBench | { skipped: string };
+  let floor: FloorFigures[] | { skipped: string } = unselected('floor') ?? { skipped: 'not measured' };
   const services = enginesOff ? off : await prepareProduction();
   if ('skipped' in services) {
     log(`  production skipped: ${services.skipped}`);
     production = services;
     split = services;
     intake = services;
+    floor = services;
   } else {
     try {
+      if (modes.has('floor')) {
+        log('  durability floor (RabbitMQ quorum confirm and PostgreSQL commit alone)');
+        floor = await measureDurabilityFloor({ ...services, messages: plan.messages, body: sampleAdt(1) }).catch((err: Error) => ({ skipped: `floor not measured: ${err.message}` }));
+      }
       production = unselected('production') ?? (await engineRun('production', services));
       if ('startError' in production && production.startError) log(`  production engine did not start:\n${production.startError}`);
       split = unselected('split') ?? (await engineRun('production', services, 'split'));
@@ -149,7 +156,7 @@ async function engines(tag: string, engineRun: EngineRun): Promise<number> {
     }
   }
 
-  const results = { embedded, production, split, intake, baseline: base, fhir: fhirMode, sender, tls };
+  const results = { embedded, production, split, intake, floor, baseline: base, fhir: fhirMode, sender, tls };
   process.stdout.write(`\n${table(results)}\n`);
   process.stdout.write(`${JSON.stringify(summary(results))}\n`);
   const failedToStart =

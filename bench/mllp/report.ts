@@ -2,6 +2,7 @@
  * The bench's output: a readable table, the failures it saw, and the one-line JSON summary that
  * scripts read (ARCHITECTURE.md, "Interfaces": the JSON object is the very last line).
  */
+import type { FloorFigures } from './durability-floor';
 import type { EngineBench, ScenarioResult } from './engine';
 import type { LoadResult } from './load';
 import { senderSummary, senderTable, type SenderFigures, type TlsFigures } from './sender';
@@ -17,6 +18,8 @@ export interface BenchResults {
   split: EngineBench | { skipped: string };
   /** Production with the intake process alone (no worker): the durable-ACK path by itself. */
   intake: EngineBench | { skipped: string };
+  /** RabbitMQ's quorum confirm and PostgreSQL's commit alone, 1 and 8 in flight (durability-floor.ts). */
+  floor: FloorFigures[] | { skipped: string };
   baseline: { c1: LoadResult; c8: LoadResult };
   /** Which FHIR destination the channel wrote to. */
   fhir: 'builtin' | 'stub';
@@ -79,9 +82,37 @@ export function summary(r: BenchResults): Record<string, unknown> {
       production_intake_only_c1: ratio('skipped' in r.intake ? undefined : r.intake.c1, r.baseline.c1),
       production_intake_only_c8: ratio('skipped' in r.intake ? undefined : r.intake.c8, r.baseline.c8),
     },
+    durability_floor: floorSummary(r.floor),
     targets: TARGETS,
     ...senderSummary(r.sender, r.tls),
   };
+}
+
+function floorSummary(floor: BenchResults['floor']): Record<string, unknown> {
+  if ('skipped' in floor) return { skipped: floor.skipped };
+  const out: Record<string, unknown> = {};
+  for (const f of floor) {
+    const c = `c${f.inFlight}`;
+    out[`${c}_broker_msgs_per_s`] = f.brokerMsgsPerS;
+    out[`${c}_database_msgs_per_s`] = f.databaseMsgsPerS;
+    out[`${c}_both_msgs_per_s`] = f.bothMsgsPerS;
+    out[`${c}_both_p50_ms`] = f.bothP50Ms;
+  }
+  return out;
+}
+
+function floorTable(floor: BenchResults['floor']): string[] {
+  if ('skipped' in floor) return ['', `durability floor: ${floor.skipped}`];
+  return [
+    '',
+    'durability floor: the services alone, no engine (messages/s with 1 or 8 in flight, the demo ADT as body):',
+    'in flight  broker (quorum confirm)  database (commit)  both at once  both p50 ms',
+    ...floor.map(
+      (f) =>
+        `${String(f.inFlight).padStart(9)}  ${String(f.brokerMsgsPerS).padStart(23)}  ${String(f.databaseMsgsPerS).padStart(17)}  ${String(f.bothMsgsPerS).padStart(12)}  ${f.bothP50Ms.toFixed(2).padStart(11)}`,
+    ),
+    'A durable ACK waits for both, so no engine acknowledges faster than "both at once" here.',
+  ];
 }
 
 const cell = (v: number | null | undefined, digits = 0): string => {
@@ -135,6 +166,7 @@ export function table(r: BenchResults): string {
     'durable-ACK path without the stages competing for the same CPU).',
     `targets (production): c1 ${TARGETS.production_c1_msgs_per_s} msgs/s, c8 ${TARGETS.production_c8_msgs_per_s} msgs/s`,
   );
+  lines.push(...floorTable(r.floor));
   const cpuLines: string[] = [];
   for (const mode of ['embedded', 'production', 'split', 'intake'] as const) {
     const e = r[mode];
