@@ -14,7 +14,7 @@ import { startEngineProcess, tempDir, writeTestChannels, type EngineProcess } fr
 import { fhirSearchAll, identifierValues, waitUntil } from '../support/fhir-counts';
 import { freePort } from '../support/ports';
 import { sendAll, type Outbound } from '../support/sender';
-import { deleteAmqpQueues, requireProduction } from '../support/services';
+import { deleteAmqpQueues, requireProduction, restartLocalRabbitMq } from '../support/services';
 
 const MODES = [
   { name: 'embedded', production: false },
@@ -233,6 +233,50 @@ for (const mode of MODES) {
       assert.match(worker.output(), /role worker/);
       await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length === 200, 'the worker to deliver all 200');
       assert.equal((await fhirSearchAll(fhir.url, 'Patient')).length, 50);
+    });
+
+    if (mode.production) it('loses and duplicates nothing across a RabbitMQ restart mid-stream: each message reaches the FHIR server exactly once', async () => {
+      const engine = await start();
+      const messages = batch('R', 1000, 1000);
+      let restart: Promise<void> | undefined;
+      let acks = 0;
+      let ackedWhenDown = -1;
+      // The broker goes away with 300 ACKs out and 4 senders still sending; the ACKs of what they
+      // send meanwhile wait for it (publishes are held and confirmed after the reconnect).
+      const first = await sendAll(engine.mllpPort, messages, {
+        connections: 4,
+        timeoutMs: 90_000,
+        onAck: (count) => {
+          acks = count;
+          if (count < 300 || restart) return;
+          restart = restartLocalRabbitMq(async () => {
+            ackedWhenDown = acks;
+            await new Promise((r) => setTimeout(r, 2000));
+          });
+        },
+      });
+      await restart;
+      assert.ok(restart, 'the broker was restarted');
+      assert.ok(ackedWhenDown < 1000, `the broker went down mid-stream (${ackedWhenDown} ACKs by then)`);
+      assert.match(engine.output(), /amqp disconnected/, 'the engine saw the broker go');
+
+      // A sender resends whatever it has no AA for; the engine deduplicates by MSH-10.
+      const missing = messages.filter((m) => first.acks.get(m.controlId)?.code !== 'AA');
+      const second = await sendAll(engine.mllpPort, missing, { connections: 4 });
+      for (const m of missing) assert.equal(second.acks.get(m.controlId)?.code, 'AA', `${m.controlId} acknowledged on resend`);
+
+      await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length >= 1000, 'all 1,000 Encounters', 120_000);
+      const encounters = identifierValues(await fhirSearchAll(fhir.url, 'Encounter'));
+      assert.equal(encounters.length, 1000, 'exactly one Encounter per message');
+      assert.equal(new Set(encounters).size, 1000);
+      assert.equal((await fhirSearchAll(fhir.url, 'Patient')).length, 1000, 'exactly one Patient per message');
+      await waitUntil(async () => {
+        const r = await engine.api(`/api/v1/channels`);
+        return ((await r.json()) as { channels: Array<{ sent: number }> }).channels[0].sent === 1000;
+      }, 'sent counter');
+      const { channels } = (await (await engine.api(`/api/v1/channels`)).json()) as { channels: Array<{ received: number; errored: number }> };
+      assert.equal(channels[0].received, 1000, 'each message stored once');
+      assert.equal(channels[0].errored, 0);
     });
 
     it('rejects the invalid HL7 fixtures with AR and an ERR segment, survives garbage, and logs no PHI', async () => {

@@ -3,7 +3,9 @@
  * TEST_AMQP_URL and says loudly which suites skip when a service is down; with CI=true a missing
  * service fails the run instead.
  */
+import { execFile } from 'node:child_process';
 import net from 'node:net';
+import { promisify } from 'node:util';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 export const TEST_AMQP_URL = process.env.TEST_AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
@@ -75,5 +77,23 @@ export async function deleteAmqpQueues(queues: string[]): Promise<void> {
     await channel.close();
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * Restarts the local RabbitMQ node's application (`rabbitmqctl stop_app`, then `start_app`): every
+ * client connection drops, and new ones are refused until the broker is back. `whileDown` runs in
+ * between. Only for a broker on this machine (rabbitmqctl talks to the local node), which is what
+ * TEST_AMQP_URL points at here.
+ */
+export async function restartLocalRabbitMq(whileDown?: () => Promise<void> | void): Promise<void> {
+  const host = new URL(TEST_AMQP_URL).hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`cannot restart the broker at ${host}: rabbitmqctl restarts the local node only`);
+  const rabbitmqctl = (command: string) => promisify(execFile)('rabbitmqctl', [command], { timeout: 60_000 });
+  await rabbitmqctl('stop_app');
+  try {
+    await whileDown?.();
+  } finally {
+    await rabbitmqctl('start_app');
   }
 }

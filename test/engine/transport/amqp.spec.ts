@@ -8,6 +8,7 @@ import Transport from 'winston-transport';
 import { AmqpTransport } from '../../../engine/transport/amqp';
 import { topologyQueues } from '../../../engine/transport/amqp-topology';
 import { headersFor, silentLogger, transportContract, uniqueQueue } from './contract';
+import { restartLocalRabbitMq } from '../../support/services';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const run = promisify(execFile);
@@ -144,16 +145,13 @@ describe('AmqpTransport', function () {
     }
   });
 
-  // Restarting the broker disturbs every other user of it, so this runs only when asked.
-  (process.env.WASL_TEST_BROKER_RESTART === '1' ? it : it.skip)('loses nothing across a broker restart (stop_app/start_app)', async function () {
+  // npm test runs the transport suites alone, before the others: the restart disturbs no other suite.
+  it('loses nothing across a broker restart (stop_app/start_app)', async function () {
     this.timeout(120_000);
     const { logger, messages } = recordingLogger();
     const t = new AmqpTransport({ url: AMQP_URL, logger, reconnectSeconds: 0.5 });
     try {
-      const { published, seen } = await publishThroughDisruption(t, async () => {
-        await run('rabbitmqctl', ['stop_app']);
-        await run('rabbitmqctl', ['start_app']);
-      });
+      const { published, seen } = await publishThroughDisruption(t, () => restartLocalRabbitMq());
       assert.equal(seen.size, published);
       assert.ok(messages.filter((m) => m === 'amqp connected').length >= 2, 'the transport reconnected');
     } finally {
