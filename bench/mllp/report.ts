@@ -82,21 +82,28 @@ export function summary(r: BenchResults): Record<string, unknown> {
       production_intake_only_c1: ratio('skipped' in r.intake ? undefined : r.intake.c1, r.baseline.c1),
       production_intake_only_c8: ratio('skipped' in r.intake ? undefined : r.intake.c8, r.baseline.c8),
     },
-    durability_floor: floorSummary(r.floor),
+    durability_floor: floorSummary(r),
     targets: TARGETS,
     ...senderSummary(r.sender, r.tls),
   };
 }
 
-function floorSummary(floor: BenchResults['floor']): Record<string, unknown> {
+/** The floor's figures, and each production scenario's messages/s as a share of "both at once". */
+function floorSummary(r: BenchResults): Record<string, unknown> {
+  const floor = r.floor;
   if ('skipped' in floor) return { skipped: floor.skipped };
   const out: Record<string, unknown> = {};
   for (const f of floor) {
-    const c = `c${f.inFlight}`;
+    const c = `c${f.inFlight}` as 'c1' | 'c8';
     out[`${c}_broker_msgs_per_s`] = f.brokerMsgsPerS;
     out[`${c}_database_msgs_per_s`] = f.databaseMsgsPerS;
     out[`${c}_both_msgs_per_s`] = f.bothMsgsPerS;
     out[`${c}_both_p50_ms`] = f.bothP50Ms;
+    for (const mode of ['production', 'split', 'intake'] as const) {
+      const e = r[mode];
+      const s = 'skipped' in e ? undefined : e[c];
+      out[`${mode}_${c}_of_floor`] = s && f.bothMsgsPerS > 0 ? round(s.msgsPerS / f.bothMsgsPerS, 3) : null;
+    }
   }
   return out;
 }
