@@ -35,7 +35,7 @@ export function validateChannelsText(text: string, file: string, env: Env = proc
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
-      problems: sortProblems(doc.errors.map((e) => ({ file, ...offsetPosition(e.pos[0], lineCounter), path: '', message: e.message }))),
+      problems: sortProblems(doc.errors.map((e) => ({ file, ...offsetPosition(pastIndentation(text, e.pos[0]), lineCounter), path: '', message: e.message }))),
     };
   }
 
@@ -83,4 +83,14 @@ export function readChannelsFile(file: string): string | Problem {
     const message = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot read file (${code ?? (err as Error).message})`;
     return { file, line: 1, column: 1, path: '', message };
   }
+}
+
+/**
+ * An indentation error's range starts at the line's leading spaces; the offending key is where they
+ * end. Moves the parser's offset past spaces and tabs on its own line (never onto the next line).
+ */
+function pastIndentation(text: string, offset: number): number {
+  let at = offset;
+  while (text[at] === ' ' || text[at] === '\t') at += 1;
+  return at < text.length && text[at] !== '\n' && text[at] !== '\r' ? at : offset;
 }

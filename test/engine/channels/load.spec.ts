@@ -95,6 +95,13 @@ describe('engine/channels/load', () => {
     assert.equal(lines[0], `${FILE}:${at(text, 'filters')}: Flow sequence in block collection must be sufficiently indented and end with a ]`);
   });
 
+  it('reports a key indented out of line at the key itself, not at its leading spaces', () => {
+    // After a comment the parser cannot read the deeper line as part of the id: BAD_INDENT.
+    const text = replace(VALID, '  - id: adt-to-fhir\n    name: ADT to FHIR\n', '  - id: adt-to-fhir   # the tab\n     name: ADT to FHIR\n');
+    const [first] = problems(text);
+    assert.equal(first, `${FILE}:${at(text, 'name: ADT')}: All mapping items must start at the same column`);
+  });
+
   it('reports a duplicate key as a syntax error at the second key', () => {
     const text = replace(VALID, '      port: 2575\n', '      port: 2575\n      port: 2576\n');
     assert.deepEqual(problems(text), [`${FILE}:${at(text, 'port: 2576')}: Map keys must be unique`]);
