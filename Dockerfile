@@ -33,4 +33,5 @@ VOLUME ["/data"]
 EXPOSE 1880 2575
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||1880)+'/api/v1/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/engine/main.js"]
+# The same Node.js flags as `npm start` (package.json): a 64 MB young generation, see docs/architecture.md.
+CMD ["node", "--max-semi-space-size=64", "dist/engine/main.js"]

@@ -12,6 +12,19 @@ import { freePort } from './ports';
 
 const MAIN = path.join(projectRoot(), 'dist', 'engine', 'main.js');
 
+/**
+ * The Node.js flags `npm start` gives the engine (package.json `scripts.start`, `node <flags>
+ * dist/engine/main.js`), so tests and benches run the engine exactly as users start it.
+ */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  const node = words.indexOf('node');
+  const main = words.indexOf('dist/engine/main.js');
+  if (node < 0 || main < node) throw new Error(`package.json scripts.start is not "node <flags> dist/engine/main.js": ${pkg.scripts.start}`);
+  return words.slice(node + 1, main);
+}
+
 export interface EngineProcess {
   port: number;
   mllpPort: number;
@@ -32,7 +45,7 @@ export interface EngineProcessOptions {
   mllpPort?: number;
   production?: { databaseUrl: string; amqpUrl: string };
   env?: Record<string, string>;
-  /** Node.js flags before the script, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  /** Node.js flags after startFlags() (so they win), e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
   nodeArgs?: string[];
 }
 
@@ -63,7 +76,7 @@ export async function startEngineProcess(options: EngineProcessOptions): Promise
     WASL_ADMIN_PASSWORD: TEST_ADMIN.password,
     ...options.env,
   };
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...startFlags(), ...(options.nodeArgs ?? []), MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
