@@ -41,7 +41,7 @@ describe('common/pg-array (PostgreSQL)', () => {
 
   it('pgLiteral: any text spliced into SQL comes back as it went in, with standard_conforming_strings on or off', async () => {
     // No '?' among them: knex.raw, used here, would take it for a binding.
-    const values = ["it's", 'back\\slash', "\\'; drop table x; --", "E'x'", '', 'é ✓ 🩺', 'line\nbreak', '$1 $$ %s'];
+    const values = ["it's", 'back\\slash', "\\'; drop table x; --", "E'x'", '', 'é ✓ 🩺', 'line\nbreak', '$1 $$ %s', 'ends in $', '$w$', 'x$w$y$w0$z$w1$', '$w$$'];
     for (const setting of ['on', 'off']) {
       const rows = (await knex.transaction(async (trx) => {
         await trx.raw(`SET LOCAL standard_conforming_strings = ${setting}`);
@@ -50,7 +50,7 @@ describe('common/pg-array (PostgreSQL)', () => {
       assert.deepEqual(values.map((_, i) => rows[0][`v${i}`]), values, setting);
     }
     // And an array literal inside a string literal: how the store sends content in one simple query.
-    const content = ['{"a":"q\\"uote"}', "o'neil", null];
+    const content = ['{"a":"q\\"uote"}', "o'neil", null, 'a $w$ tag', 'back\\slash'];
     const { rows } = (await knex.raw(`SELECT ${pgLiteral(pgArray(content))}::text[] AS a`)) as { rows: Array<{ a: unknown[] }> };
     assert.deepEqual(rows[0].a, content);
   });
