@@ -14,7 +14,7 @@ import { startEngineProcess, tempDir, writeTestChannels, type EngineProcess } fr
 import { fhirSearchAll, identifierValues, waitUntil } from '../support/fhir-counts';
 import { freePort } from '../support/ports';
 import { sendAll, type Outbound } from '../support/sender';
-import { deleteAmqpQueues, requireProduction, restartLocalRabbitMq } from '../support/services';
+import { deleteAmqpQueues, requireProduction, restartLocalPostgres, restartLocalRabbitMq } from '../support/services';
 
 const MODES = [
   { name: 'embedded', production: false },
@@ -276,6 +276,55 @@ for (const mode of MODES) {
       }, 'sent counter');
       const { channels } = (await (await engine.api(`/api/v1/channels`)).json()) as { channels: Array<{ received: number; errored: number }> };
       assert.equal(channels[0].received, 1000, 'each message stored once');
+      assert.equal(channels[0].errored, 0);
+    });
+
+    if (mode.production) it('loses nothing across a PostgreSQL outage mid-stream: resend NAKs while the store is down, then each message reaches the FHIR server exactly once', async () => {
+      const engine = await start();
+      const messages = batch('G', 600, 600);
+      let outage: Promise<void> | undefined;
+      let acks = 0;
+      let acksWhenDown = -1;
+      const first = await sendAll(engine.mllpPort, messages, {
+        connections: 4,
+        timeoutMs: 60_000,
+        onAck: (count) => {
+          acks = count;
+          if (count < 200 || outage) return;
+          outage = restartLocalPostgres(async () => {
+            acksWhenDown = acks;
+            await new Promise((r) => setTimeout(r, 3000));
+          });
+        },
+      });
+      await outage;
+      assert.ok(outage, 'the database was stopped');
+      assert.ok(acksWhenDown < 600, `the database went down mid-stream (${acksWhenDown} answers by then)`);
+      const nak = [...first.acks.values()].find((a) => a.code !== 'AA');
+      assert.ok(nak, 'some messages were refused while the store was down');
+      assert.equal(nak.code, 'AR');
+      assert.match(nak.raw, /ERR\|/, 'the refusal says why');
+
+      // A sender resends what it has no AA for, as often as it takes (each round after a pause).
+      const acked = new Set([...first.acks.entries()].filter(([, a]) => a.code === 'AA').map(([id]) => id));
+      for (let round = 0; round < 20 && acked.size < messages.length; round += 1) {
+        const again = await sendAll(engine.mllpPort, messages.filter((m) => !acked.has(m.controlId)), { connections: 4, timeoutMs: 60_000 });
+        for (const [id, a] of again.acks) if (a.code === 'AA') acked.add(id);
+        if (acked.size < messages.length) await new Promise((r) => setTimeout(r, 1000));
+      }
+      assert.equal(acked.size, messages.length, 'every message acknowledged in the end');
+
+      await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length >= 600, 'all 600 Encounters', 180_000);
+      const encounters = identifierValues(await fhirSearchAll(fhir.url, 'Encounter'));
+      assert.equal(encounters.length, 600, 'exactly one Encounter per message');
+      assert.equal(new Set(encounters).size, 600);
+      assert.equal((await fhirSearchAll(fhir.url, 'Patient')).length, 600, 'exactly one Patient per message');
+      await waitUntil(async () => {
+        const r = await engine.api(`/api/v1/channels`);
+        return ((await r.json()) as { channels: Array<{ sent: number }> }).channels[0].sent === 600;
+      }, 'sent counter', 120_000);
+      const { channels } = (await (await engine.api(`/api/v1/channels`)).json()) as { channels: Array<{ received: number; errored: number }> };
+      assert.equal(channels[0].received, 600, 'each message stored once');
       assert.equal(channels[0].errored, 0);
     });
 

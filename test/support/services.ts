@@ -4,6 +4,7 @@
  * service fails the run instead.
  */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import { promisify } from 'node:util';
 
@@ -95,5 +96,26 @@ export async function restartLocalRabbitMq(whileDown?: () => Promise<void> | voi
     await whileDown?.();
   } finally {
     await rabbitmqctl('start_app');
+  }
+}
+
+/**
+ * Stops the local PostgreSQL cluster (fast shutdown: every connection is cut), runs `whileDown`,
+ * and starts it again; resolves once it accepts connections. Only for a server on this machine,
+ * which is what TEST_DATABASE_URL points at here.
+ */
+export async function restartLocalPostgres(whileDown?: () => Promise<void> | void): Promise<void> {
+  const host = new URL(TEST_DATABASE_URL).hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`cannot restart the database at ${host}: pg_ctlcluster restarts a local cluster only`);
+  const exec = promisify(execFile);
+  const versions = fs.existsSync('/etc/postgresql') ? fs.readdirSync('/etc/postgresql') : [];
+  if (versions.length !== 1) throw new Error(`expected one PostgreSQL cluster version in /etc/postgresql, found: ${versions.join(', ') || 'none'}`);
+  const ctl = (action: string, ...extra: string[]) => exec('pg_ctlcluster', ['--skip-systemctl-redirect', versions[0], 'main', action, ...extra], { timeout: 60_000 });
+  await ctl('stop', '-m', 'fast');
+  try {
+    await whileDown?.();
+  } finally {
+    await ctl('start');
+    for (let i = 0; i < 100 && !(await reachable(5432)); i += 1) await new Promise((r) => setTimeout(r, 100));
   }
 }
