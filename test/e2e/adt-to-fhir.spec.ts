@@ -13,7 +13,7 @@ import { adtMessage } from '../support/adt';
 import { startEngineProcess, tempDir, writeTestChannels, type EngineProcess } from '../support/engine-process';
 import { fhirSearchAll, identifierValues, waitUntil } from '../support/fhir-counts';
 import { freePort } from '../support/ports';
-import { sendAll, type Outbound } from '../support/sender';
+import { sendAll, type Outbound, type SendResult } from '../support/sender';
 import { deleteAmqpQueues, requireProduction, restartLocalPostgres, restartLocalRabbitMq } from '../support/services';
 
 const MODES = [
@@ -32,6 +32,51 @@ async function channelQueues(engine: EngineProcess): Promise<Record<string, { re
   const res = await engine.api(`/api/v1/channels`);
   const body = (await res.json()) as { channels: Array<{ queues: Record<string, { ready: number; delayed: number; dead: number }> }> };
   return body.channels[0].queues;
+}
+
+/**
+ * Streams `messages` on 4 connections and, once `after` answers are in, takes a service down with
+ * `outage` (which calls back when it is down). Resolves with the first pass's answers and how
+ * many had come back when the service went down.
+ */
+async function streamThroughOutage(
+  port: number,
+  messages: Outbound[],
+  after: number,
+  outage: (down: () => void) => Promise<void>,
+): Promise<{ first: SendResult; answersWhenDown: number }> {
+  let running: Promise<void> | undefined;
+  let answers = 0;
+  let answersWhenDown = -1;
+  const first = await sendAll(port, messages, {
+    connections: 4,
+    timeoutMs: 90_000,
+    onAck: (count) => {
+      answers = count;
+      if (count < after || running) return;
+      running = outage(() => (answersWhenDown = answers));
+    },
+  });
+  assert.ok(running, 'the outage started');
+  await running;
+  assert.ok(answersWhenDown >= 0 && answersWhenDown < messages.length, `the service went down mid-stream (${answersWhenDown} answers by then)`);
+  return { first, answersWhenDown };
+}
+
+/** Each of `n` messages reached the FHIR server exactly once (one Encounter, one Patient each), stored once and sent. */
+async function expectEachDeliveredOnce(engine: EngineProcess, fhirUrl: string, n: number): Promise<void> {
+  await waitUntil(async () => (await fhirSearchAll(fhirUrl, 'Encounter')).length >= n, `all ${n} Encounters`, 180_000);
+  const encounters = identifierValues(await fhirSearchAll(fhirUrl, 'Encounter'));
+  assert.equal(encounters.length, n, 'exactly one Encounter per message');
+  assert.equal(new Set(encounters).size, n);
+  assert.equal((await fhirSearchAll(fhirUrl, 'Patient')).length, n, 'exactly one Patient per message');
+  await waitUntil(async () => {
+    const r = await engine.api(`/api/v1/channels`);
+    return ((await r.json()) as { channels: Array<{ sent: number }> }).channels[0].sent === n;
+  }, 'sent counter', 120_000);
+  const { channels } = (await (await engine.api(`/api/v1/channels`)).json()) as { channels: Array<{ received: number; errored: number }> };
+  assert.equal(channels[0].received, n, 'each message stored once');
+  assert.equal(channels[0].errored, 0);
 }
 
 for (const mode of MODES) {
@@ -238,68 +283,32 @@ for (const mode of MODES) {
     if (mode.production) it('loses and duplicates nothing across a RabbitMQ restart mid-stream: each message reaches the FHIR server exactly once', async () => {
       const engine = await start();
       const messages = batch('R', 1000, 1000);
-      let restart: Promise<void> | undefined;
-      let acks = 0;
-      let ackedWhenDown = -1;
       // The broker goes away with 300 ACKs out and 4 senders still sending; the ACKs of what they
       // send meanwhile wait for it (publishes are held and confirmed after the reconnect).
-      const first = await sendAll(engine.mllpPort, messages, {
-        connections: 4,
-        timeoutMs: 90_000,
-        onAck: (count) => {
-          acks = count;
-          if (count < 300 || restart) return;
-          restart = restartLocalRabbitMq(async () => {
-            ackedWhenDown = acks;
-            await new Promise((r) => setTimeout(r, 2000));
-          });
-        },
-      });
-      await restart;
-      assert.ok(restart, 'the broker was restarted');
-      assert.ok(ackedWhenDown < 1000, `the broker went down mid-stream (${ackedWhenDown} ACKs by then)`);
+      const { first } = await streamThroughOutage(engine.mllpPort, messages, 300, (down) =>
+        restartLocalRabbitMq(async () => {
+          down();
+          await new Promise((r) => setTimeout(r, 2000));
+        }),
+      );
       assert.match(engine.output(), /amqp disconnected/, 'the engine saw the broker go');
 
       // A sender resends whatever it has no AA for; the engine deduplicates by MSH-10.
       const missing = messages.filter((m) => first.acks.get(m.controlId)?.code !== 'AA');
       const second = await sendAll(engine.mllpPort, missing, { connections: 4 });
       for (const m of missing) assert.equal(second.acks.get(m.controlId)?.code, 'AA', `${m.controlId} acknowledged on resend`);
-
-      await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length >= 1000, 'all 1,000 Encounters', 120_000);
-      const encounters = identifierValues(await fhirSearchAll(fhir.url, 'Encounter'));
-      assert.equal(encounters.length, 1000, 'exactly one Encounter per message');
-      assert.equal(new Set(encounters).size, 1000);
-      assert.equal((await fhirSearchAll(fhir.url, 'Patient')).length, 1000, 'exactly one Patient per message');
-      await waitUntil(async () => {
-        const r = await engine.api(`/api/v1/channels`);
-        return ((await r.json()) as { channels: Array<{ sent: number }> }).channels[0].sent === 1000;
-      }, 'sent counter');
-      const { channels } = (await (await engine.api(`/api/v1/channels`)).json()) as { channels: Array<{ received: number; errored: number }> };
-      assert.equal(channels[0].received, 1000, 'each message stored once');
-      assert.equal(channels[0].errored, 0);
+      await expectEachDeliveredOnce(engine, fhir.url, 1000);
     });
 
     if (mode.production) it('loses nothing across a PostgreSQL outage mid-stream: resend NAKs while the store is down, then each message reaches the FHIR server exactly once', async () => {
       const engine = await start();
       const messages = batch('G', 600, 600);
-      let outage: Promise<void> | undefined;
-      let acks = 0;
-      let acksWhenDown = -1;
-      const first = await sendAll(engine.mllpPort, messages, {
-        connections: 4,
-        timeoutMs: 60_000,
-        onAck: (count) => {
-          acks = count;
-          if (count < 200 || outage) return;
-          outage = restartLocalPostgres(async () => {
-            acksWhenDown = acks;
-            await new Promise((r) => setTimeout(r, 3000));
-          });
-        },
-      });
-      await outage;
-      assert.ok(outage, 'the database was stopped');
-      assert.ok(acksWhenDown < 600, `the database went down mid-stream (${acksWhenDown} answers by then)`);
+      const { first } = await streamThroughOutage(engine.mllpPort, messages, 200, (down) =>
+        restartLocalPostgres(async () => {
+          down();
+          await new Promise((r) => setTimeout(r, 3000));
+        }),
+      );
       const nak = [...first.acks.values()].find((a) => a.code !== 'AA');
       assert.ok(nak, 'some messages were refused while the store was down');
       assert.equal(nak.code, 'AR');
@@ -313,19 +322,7 @@ for (const mode of MODES) {
         if (acked.size < messages.length) await new Promise((r) => setTimeout(r, 1000));
       }
       assert.equal(acked.size, messages.length, 'every message acknowledged in the end');
-
-      await waitUntil(async () => (await fhirSearchAll(fhir.url, 'Encounter')).length >= 600, 'all 600 Encounters', 180_000);
-      const encounters = identifierValues(await fhirSearchAll(fhir.url, 'Encounter'));
-      assert.equal(encounters.length, 600, 'exactly one Encounter per message');
-      assert.equal(new Set(encounters).size, 600);
-      assert.equal((await fhirSearchAll(fhir.url, 'Patient')).length, 600, 'exactly one Patient per message');
-      await waitUntil(async () => {
-        const r = await engine.api(`/api/v1/channels`);
-        return ((await r.json()) as { channels: Array<{ sent: number }> }).channels[0].sent === 600;
-      }, 'sent counter', 120_000);
-      const { channels } = (await (await engine.api(`/api/v1/channels`)).json()) as { channels: Array<{ received: number; errored: number }> };
-      assert.equal(channels[0].received, 600, 'each message stored once');
-      assert.equal(channels[0].errored, 0);
+      await expectEachDeliveredOnce(engine, fhir.url, 600);
     });
 
     it('rejects the invalid HL7 fixtures with AR and an ERR segment, survives garbage, and logs no PHI', async () => {
