@@ -59,7 +59,7 @@ async function streamThroughOutage(
   });
   assert.ok(running, 'the outage started');
   await running;
-  assert.ok(answersWhenDown >= 0 && answersWhenDown < messages.length, `the service went down mid-stream (${answersWhenDown} answers by then)`);
+  assert.ok(answersWhenDown >= 0, 'the service went down');
   return { first, answersWhenDown };
 }
 
@@ -285,12 +285,14 @@ for (const mode of MODES) {
       const messages = batch('R', 1000, 1000);
       // The broker goes away with 300 ACKs out and 4 senders still sending; the ACKs of what they
       // send meanwhile wait for it (publishes are held and confirmed after the reconnect).
-      const { first } = await streamThroughOutage(engine.mllpPort, messages, 300, (down) =>
+      const { first, answersWhenDown } = await streamThroughOutage(engine.mllpPort, messages, 300, (down) =>
         restartLocalRabbitMq(async () => {
           down();
           await new Promise((r) => setTimeout(r, 2000));
         }),
       );
+      // No ACK can complete while the broker is down, so the stream was cut in the middle.
+      assert.ok(answersWhenDown < 1000, `the broker went down mid-stream (${answersWhenDown} ACKs by then)`);
       assert.match(engine.output(), /amqp disconnected/, 'the engine saw the broker go');
 
       // A sender resends whatever it has no AA for; the engine deduplicates by MSH-10.
@@ -309,6 +311,8 @@ for (const mode of MODES) {
           await new Promise((r) => setTimeout(r, 3000));
         }),
       );
+      // While the database shuts down, the messages still coming get their refusals at once, so
+      // all 600 may be answered by the time it is down: the NAKs show the outage hit the stream.
       const nak = [...first.acks.values()].find((a) => a.code !== 'AA');
       assert.ok(nak, 'some messages were refused while the store was down');
       assert.equal(nak.code, 'AR');
